@@ -1,0 +1,505 @@
+"""Shared plumbing for the five mode-collapse GAN scripts.
+
+Only what two or more scripts need lives here: network blocks, device and seeding, the run
+folder and its files, atomic checkpoints, a dependency-free PNG writer with the few plots the
+papers show (image grid, 2-D density heatmap, bar chart, line plot), the common command-line
+flags and a progress line. A method's own idea always stays in its script.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import random
+import struct
+import sys
+import time
+import zlib
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad flag, missing file, diverged run): printed as one line."""
+
+
+def run_main(main, argv=None) -> None:
+    """Run a script's `main`, turning a UserError into one line on stderr and exit status 2."""
+    try:
+        main(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted: resume with --resume RUN_DIR (the last checkpoint is intact)", file=sys.stderr)
+        sys.exit(130)
+
+
+# ----------------------------------------------------------------------------- networks
+
+def mlp(sizes, activation=nn.ReLU, out_activation=None) -> nn.Sequential:
+    """Fully connected net: Linear layers of `sizes`, `activation` between them, optional output one."""
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    if out_activation is not None:
+        layers.append(out_activation())
+    return nn.Sequential(*layers)
+
+
+class Maxout(nn.Module):
+    """Maxout unit (Goodfellow et al. 2013), as in the original GAN's MNIST discriminator."""
+
+    def __init__(self, n_in: int, n_out: int, pieces: int):
+        super().__init__()
+        self.n_out, self.pieces = n_out, pieces
+        self.linear = nn.Linear(n_in, n_out * pieces)
+
+    def forward(self, x):
+        return self.linear(x).view(-1, self.n_out, self.pieces).amax(-1)
+
+
+def dcgan_generator(z_dim: int, channels: int, size: int, width: int = 64) -> nn.Sequential:
+    """DCGAN generator (Radford et al. 2016): project, then 5x5 stride-2 transposed convs, BN+ReLU, tanh.
+
+    `size` must be 28 (two up-sampling stages from 7x7) or a power of two >= 32 (from 4x4)."""
+    start, stages = (7, 2) if size == 28 else (4, int(math.log2(size)) - 2)
+    if start * 2 ** stages != size:
+        raise UserError(f"DCGAN needs 28x28 or power-of-two images, got {size}x{size}")
+    ch = width * 2 ** (stages - 1)
+    layers = [nn.Linear(z_dim, ch * start * start), nn.Unflatten(1, (ch, start, start)), nn.BatchNorm2d(ch), nn.ReLU()]
+    for i in range(stages):
+        out = channels if i == stages - 1 else ch // 2
+        layers.append(nn.ConvTranspose2d(ch, out, 5, 2, padding=2, output_padding=1))
+        layers += [nn.Tanh()] if i == stages - 1 else [nn.BatchNorm2d(out), nn.ReLU()]
+        ch = out
+    return nn.Sequential(*layers)
+
+
+def dcgan_discriminator(channels: int, size: int, width: int = 64) -> nn.Sequential:
+    """DCGAN discriminator: 5x5 stride-2 convs with LeakyReLU(0.2) (BN after the first), one logit."""
+    stages = 2 if size == 28 else int(math.log2(size)) - 2
+    layers, ch = [], channels
+    for i in range(stages):
+        out = width * 2 ** i
+        layers.append(nn.Conv2d(ch, out, 5, 2, padding=2))
+        layers += ([nn.BatchNorm2d(out)] if i > 0 else []) + [nn.LeakyReLU(0.2)]
+        ch, size = out, (size + 1) // 2
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * size * size, 1))
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """N(0, 0.02) weights for conv/linear layers, N(1, 0.02) for BN scales (Radford et al.)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+# ----------------------------------------------------------------------------- device, seeds, flags
+
+def get_device(preference: str = "auto") -> torch.device:
+    """`auto` picks CUDA, then Apple MPS, then CPU; an explicit choice that is unavailable is an error."""
+    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu")
+    if preference == "cuda" and not torch.cuda.is_available():
+        raise UserError("--device cuda requested but CUDA is not available; use --device cpu")
+    if preference == "mps" and not has_mps:
+        raise UserError("--device mps requested but MPS is not available; use --device cpu")
+    return torch.device(preference)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, numpy and torch; on CPU the same seed then gives the same numbers."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.backends.cudnn.benchmark = False
+
+
+def default_data_dir() -> str:
+    return os.environ.get("GAN_DATA_DIR", "./data")
+
+
+def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None) -> None:
+    """The flags every script shares, with the script's own defaults."""
+    g = parser.add_argument_group("common")
+    g.add_argument("--dataset", default=dataset, help="ring | grid | mnist | fashion-mnist | PATH.npy (default %(default)s)")
+    g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
+    g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
+    g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
+    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to train")
+    g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>)")
+    g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
+    g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
+    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: steps/20)")
+    g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+    """Parse flags; with --resume, the stored args.json become the defaults so explicit flags still win."""
+    args = parser.parse_args(argv)
+    if args.resume:
+        stored_path = os.path.join(args.resume, "args.json")
+        if not os.path.isfile(stored_path):
+            raise UserError(f"--resume {args.resume}: no args.json there; pass the run folder a script printed")
+        with open(stored_path) as f:
+            stored = json.load(f)
+        parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out") and not k.startswith("_")})
+        args = parser.parse_args(argv)
+        args.out = args.resume
+    return args
+
+
+# ----------------------------------------------------------------------------- run folder, checkpoints
+
+def make_run_dir(args: argparse.Namespace, script: str) -> str:
+    """Create (or reuse, on resume) the run folder and write args.json; return its path."""
+    if args.out is None:
+        name = os.path.splitext(os.path.basename(str(args.dataset)))[0]
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{stamp}")
+    os.makedirs(args.out, exist_ok=True)
+    write_json(os.path.join(args.out, "args.json"), vars(args))
+    print(f"run folder: {args.out}")
+    return args.out
+
+
+def write_json(path: str, obj) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, default=float)
+    os.replace(tmp, path)
+
+
+class MetricsLog:
+    """metrics.jsonl: one JSON object per evaluation. On resume, rows after the checkpoint are dropped."""
+
+    def __init__(self, run_dir: str, resume_step: int | None = None):
+        self.path = os.path.join(run_dir, "metrics.jsonl")
+        rows = self.read(self.path) if resume_step is not None else []
+        with open(self.path, "w") as f:
+            for row in rows:
+                if row.get("step", 0) <= resume_step:
+                    f.write(json.dumps(row) + "\n")
+
+    @staticmethod
+    def read(path: str) -> list[dict]:
+        if not os.path.isfile(path):
+            return []
+        with open(path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def append(self, row: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row, default=float) + "\n")
+
+
+def save_checkpoint(path: str, state: dict) -> None:
+    """Atomic checkpoint: write a temporary file, fsync, rename. Holds only tensors and plain values."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        torch.save(state, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> dict:
+    if not os.path.isfile(path):
+        raise UserError(f"no checkpoint at {path}; start a fresh run without --resume")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises several types for a damaged file
+        raise UserError(f"checkpoint {path} is unreadable ({type(err).__name__}); delete the run folder and start again") from None
+
+
+def rng_state(*generators: torch.Generator) -> dict:
+    """Every random stream a training step touches, as tensors (weights_only-loadable)."""
+    return {"torch": torch.get_rng_state(), "generators": [g.get_state() for g in generators]}
+
+
+def set_rng_state(state: dict, *generators: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    for g, s in zip(generators, state["generators"]):
+        g.set_state(s)
+
+
+def check_finite(step: int, run_dir: str, **losses: float) -> None:
+    """Stop a diverged run with a message that says how to go on."""
+    bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+    if bad:
+        raise UserError(f"training diverged at step {step} ({bad}); lower the learning rate, or resume from the "
+                        f"last good checkpoint with --resume {run_dir}")
+
+
+class Progress:
+    """One progress line every `every` steps: step, mean losses, steps/s, ETA.
+
+    Losses are summed as detached tensors and read back only when printing, so the training loop
+    does not force a host-device sync every step."""
+
+    def __init__(self, total: int, start: int = 0, every: int = 100, run_dir: str = ""):
+        self.total, self.step, self.every, self.run_dir = total, start, max(1, every), run_dir
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count, self.t0, self.s0 = 0, time.time(), start
+        self.last: dict[str, float] = {}
+
+    def update(self, step: int, **losses: torch.Tensor) -> None:
+        self.step = step
+        for k, v in losses.items():
+            v = v.detach()
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.count += 1
+        if step % self.every == 0 or step == self.total:
+            self.last = {k: float(v) / self.count for k, v in self.sums.items()}
+            check_finite(step, self.run_dir, **self.last)
+            rate = (step - self.s0) / max(time.time() - self.t0, 1e-9)
+            eta = (self.total - step) / max(rate, 1e-9)
+            text = " ".join(f"{k} {v:+.4f}" for k, v in self.last.items())
+            print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)}", flush=True)
+            self.sums, self.count = {}, 0
+
+    def rate(self) -> float:
+        return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)
+
+
+def format_seconds(s: float) -> str:
+    s = int(round(s))
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+# ----------------------------------------------------------------------------- PNG and plots
+
+def write_png(path: str, pixels: np.ndarray) -> None:
+    """Write an 8-bit grey (H, W) or RGB (H, W, 3) uint8 array as PNG with zlib alone."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
+        raise ValueError(f"PNG needs (H, W) or (H, W, 3), got {pixels.shape}")
+    h, w = pixels.shape[:2]
+    colour_type = 0 if pixels.ndim == 2 else 2
+    rows = pixels.reshape(h, -1)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], axis=1).tobytes()  # filter byte 0 per row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
+    with open(path + ".tmp", "wb") as f:
+        f.write(png)
+    os.replace(path + ".tmp", path)
+
+
+def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """Tile (N, C, H, W) images in the fixed range [-1, 1] (no per-batch stretching) into uint8."""
+    n, c, h, w = images.shape
+    ncol, nrows = min(nrow, n), math.ceil(n / nrow)
+    grid = np.zeros((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), np.float32)
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        grid[:, padding + r * (h + padding):padding + r * (h + padding) + h,
+             padding + q * (w + padding):padding + q * (w + padding) + w] = images[i]
+    grid = np.clip((grid + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+# 3x5 pixel font (rows top to bottom) for plot labels; lower case is drawn as upper case.
+_FONT = {
+    "0": "111101101101111", "1": "010110010010111", "2": "111001111100111", "3": "111001111001111",
+    "4": "101101111001001", "5": "111100111001111", "6": "111100111101111", "7": "111001010010010",
+    "8": "111101111101111", "9": "111101111001111", "A": "010101111101101", "B": "110101110101110",
+    "C": "011100100100011", "D": "110101101101110", "E": "111100110100111", "F": "111100110100100",
+    "G": "011100101101011", "H": "101101111101101", "I": "111010010010111", "J": "001001001101010",
+    "K": "101101110101101", "L": "100100100100111", "M": "101111111101101", "N": "110101101101101",
+    "O": "010101101101010", "P": "110101110100100", "Q": "010101101110011", "R": "110101110101101",
+    "S": "011100010001110", "T": "111010010010010", "U": "101101101101111", "V": "101101101101010",
+    "W": "101101111111101", "X": "101101010101101", "Y": "101101010010010", "Z": "111001010100111",
+    ".": "000000000000010", ",": "000000000010100", "-": "000000111000000", "+": "000010111010000",
+    ":": "000010000010000", "=": "000111000111000", "(": "010100100100010", ")": "010001001001010",
+    "/": "001001010100100", "%": "101001010100101", "_": "000000000000111", "<": "001010100010001",
+    ">": "100010001010100", "*": "000101010101000", "'": "010010000000000", " ": "000000000000000",
+}
+
+PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (255, 127, 14), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+
+
+def draw_text(canvas: np.ndarray, x: int, y: int, text: str, colour=(0, 0, 0), scale: int = 2) -> None:
+    """Draw `text` with its top-left corner at (x, y) in the 3x5 font, each font pixel scale x scale."""
+    for ch in str(text).upper():
+        bits = _FONT.get(ch, _FONT["*"])
+        for i, bit in enumerate(bits):
+            if bit == "1":
+                r, c = divmod(i, 3)
+                y0, x0 = y + r * scale, x + c * scale
+                if 0 <= y0 and y0 + scale <= canvas.shape[0] and 0 <= x0 and x0 + scale <= canvas.shape[1]:
+                    canvas[y0:y0 + scale, x0:x0 + scale] = colour
+        x += 4 * scale
+
+
+def text_width(text: str, scale: int = 2) -> int:
+    return 4 * scale * len(str(text))
+
+
+def _colormap(values: np.ndarray) -> np.ndarray:
+    """Map [0, 1] to a dark-blue -> green -> yellow ramp (viridis-like), uint8 RGB."""
+    anchors = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32)
+    pos = np.clip(values, 0, 1) * (len(anchors) - 1)
+    lo = np.floor(pos).astype(int).clip(0, len(anchors) - 2)
+    frac = (pos - lo)[..., None]
+    return (anchors[lo] * (1 - frac) + anchors[lo + 1] * frac).astype(np.uint8)
+
+
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> np.ndarray:
+    span = max(hi - lo, 1e-12)
+    step = 10 ** math.floor(math.log10(span / count))
+    step *= next(m for m in (1, 2, 2.5, 5, 10) if span / (step * m) <= count)
+    return np.arange(math.ceil(lo / step) * step, hi + 1e-9 * span, step)
+
+
+def _tick_label(v: float) -> str:
+    return f"{v:.0f}" if abs(v) >= 100 or v == int(v) else f"{v:.3g}"
+
+
+def _draw_line(canvas, x0, y0, x1, y1, colour, width=2) -> None:
+    n = int(max(abs(x1 - x0), abs(y1 - y0))) + 1
+    xs, ys = np.linspace(x0, x1, n).round().astype(int), np.linspace(y0, y1, n).round().astype(int)
+    for dx in range(width):
+        for dy in range(width):
+            ok = (ys + dy >= 0) & (ys + dy < canvas.shape[0]) & (xs + dx >= 0) & (xs + dx < canvas.shape[1])
+            canvas[ys[ok] + dy, xs[ok] + dx] = colour
+
+
+def _axes(canvas, box, xlim, ylim, title, xlabel, ylabel, xticks=True) -> None:
+    left, top, right, bottom = box
+    canvas[top:bottom + 1, [left, right]] = 0
+    canvas[[top, bottom], left:right + 1] = 0
+    draw_text(canvas, left, 8, title, scale=2)
+    draw_text(canvas, (left + right - text_width(xlabel)) // 2, bottom + 26, xlabel)
+    draw_text(canvas, 6, top - 16, ylabel)
+    for v in _nice_ticks(*ylim):
+        y = int(round(bottom - (v - ylim[0]) / (ylim[1] - ylim[0]) * (bottom - top)))
+        canvas[y, left - 4:left] = 0
+        draw_text(canvas, left - 6 - text_width(_tick_label(v)), y - 5, _tick_label(v))
+    if xticks:
+        for v in _nice_ticks(*xlim):
+            x = int(round(left + (v - xlim[0]) / (xlim[1] - xlim[0]) * (right - left)))
+            canvas[bottom:bottom + 4, x] = 0
+            draw_text(canvas, x - text_width(_tick_label(v)) // 2, bottom + 8, _tick_label(v))
+
+
+def line_plot_png(path: str, series: dict, title: str, xlabel: str, ylabel: str,
+                  hlines: dict | None = None, size=(720, 460)) -> None:
+    """Lines of `series` {name: (x, y) or (x, y, yerr)} with a shaded +-yerr band, dashed `hlines`
+    {name: y}, axes with ticks, and a legend; written as PNG."""
+    w, h = size
+    canvas = np.full((h, w, 3), 255, np.uint8)
+    box = (80, 40, w - 200, h - 50)
+    left, top, right, bottom = box
+    xs = np.concatenate([np.asarray(s[0], float) for s in series.values()])
+    ys = [np.asarray(s[1], float) + sign * (np.asarray(s[2], float) if len(s) > 2 else 0)
+          for s in series.values() for sign in (-1, 1)] + [np.array(list((hlines or {}).values()), float)]
+    ys = np.concatenate(ys)
+    ys = ys[np.isfinite(ys)]
+    xlim = (xs.min(), xs.max() if xs.max() > xs.min() else xs.min() + 1)
+    pad = 0.05 * max(ys.max() - ys.min(), 1e-9)
+    ylim = (ys.min() - pad, ys.max() + pad)
+
+    def px(x, y):
+        return (left + (x - xlim[0]) / (xlim[1] - xlim[0]) * (right - left),
+                bottom - (y - ylim[0]) / (ylim[1] - ylim[0]) * (bottom - top))
+
+    entries = list(series.items()) + list((hlines or {}).items())
+    for i, (name, s) in enumerate(entries):
+        colour = PALETTE[i % len(PALETTE)]
+        if name in (hlines or {}):
+            x0, y0 = px(xlim[0], s)
+            x1, _ = px(xlim[1], s)
+            for xa in np.arange(x0, x1, 12):
+                _draw_line(canvas, xa, y0, min(xa + 6, x1), y0, colour, 1)
+        else:
+            x, y = np.asarray(s[0], float), np.asarray(s[1], float)
+            if len(s) > 2:  # shaded band, drawn as light vertical strokes between neighbours
+                err = np.asarray(s[2], float)
+                light = tuple(int(255 - (255 - c) * 0.25) for c in colour)
+                grid_x = np.linspace(x.min(), x.max(), max(2, int(px(x.max(), 0)[0] - px(x.min(), 0)[0])))
+                lo, hi = np.interp(grid_x, x, y - err), np.interp(grid_x, x, y + err)
+                for gx, a, b in zip(grid_x, lo, hi):
+                    (cx, ya), (_, yb) = px(gx, a), px(gx, b)
+                    canvas[int(max(top, min(ya, yb))):int(min(bottom, max(ya, yb))) + 1, int(cx)] = light
+            pts = [px(a, b) for a, b in zip(x, y)]
+            for (xa, ya), (xb, yb) in zip(pts[:-1], pts[1:]):
+                _draw_line(canvas, xa, ya, xb, yb, colour)
+            for xa, ya in pts if len(pts) <= 30 else []:
+                _draw_line(canvas, xa - 2, ya, xa + 2, ya, colour, 3)
+        ly = top + 10 + 18 * i
+        _draw_line(canvas, right + 12, ly + 4, right + 30, ly + 4, colour, 3)
+        draw_text(canvas, right + 36, ly, name)
+    _axes(canvas, box, xlim, ylim, title, xlabel, ylabel)
+    write_png(path, canvas)
+
+
+def bar_chart_png(path: str, values, labels, title: str, ylabel: str = "share", size=(560, 360)) -> None:
+    """Vertical bars (e.g. the class histogram of generated images, paper Fig. 6)."""
+    w, h = size
+    canvas = np.full((h, w, 3), 255, np.uint8)
+    box = (70, 40, w - 20, h - 50)
+    left, top, right, bottom = box
+    values = np.asarray(values, float)
+    ylim = (0.0, max(values.max() * 1.1, 1e-9))
+    slot = (right - left) / len(values)
+    for i, (v, lab) in enumerate(zip(values, labels)):
+        x0 = int(left + i * slot + slot * 0.15)
+        x1 = int(left + (i + 1) * slot - slot * 0.15)
+        y = int(bottom - v / ylim[1] * (bottom - top))
+        canvas[y:bottom, x0:x1] = PALETTE[0]
+        draw_text(canvas, (x0 + x1 - text_width(lab)) // 2, bottom + 8, lab)
+    _axes(canvas, box, (0, 1), ylim, title, "", ylabel, xticks=False)
+    write_png(path, canvas)
+
+
+def heatmap_png(path: str, points: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
+                size: int = 420, bins: int = 140) -> None:
+    """2-D density of `points` (log-scaled histogram) over `extent` (xmin, xmax, ymin, ymax), with the
+    true mode centres marked by red crosses: the paper's Fig. 2."""
+    xmin, xmax, ymin, ymax = extent
+    hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[xmin, xmax], [ymin, ymax]])
+    density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)  # rows top-to-bottom = y high-to-low
+    scalar_map_png(path, density, extent, title, centers, size)
+
+
+def scalar_map_png(path: str, values: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
+                   size: int = 420, marks: np.ndarray | None = None) -> None:
+    """A (rows, cols) array in [0, 1] (row 0 = top = ymax) as a coloured map with axes; optional red
+    crosses at `centers` and white dots at `marks` (both in the extent's units)."""
+    xmin, xmax, ymin, ymax = extent
+    pad_l, pad_t, pad_b = 70, 40, 50
+    canvas = np.full((size + pad_t + pad_b, size + pad_l + 20, 3), 255, np.uint8)
+    idx = (np.arange(size) * values.shape[0] / size).astype(int)
+    jdx = (np.arange(size) * values.shape[1] / size).astype(int)
+    canvas[pad_t:pad_t + size, pad_l:pad_l + size] = _colormap(values[idx][:, jdx])
+
+    def px(x, y):
+        return pad_l + (x - xmin) / (xmax - xmin) * size, pad_t + (ymax - y) / (ymax - ymin) * size
+
+    for x, y in (marks if marks is not None else []):
+        cx, cy = px(x, y)
+        canvas[int(cy) - 1:int(cy) + 2, int(cx) - 1:int(cx) + 2] = 255
+    for x, y in (centers if centers is not None else []):
+        cx, cy = px(x, y)
+        _draw_line(canvas, cx - 5, cy - 5, cx + 5, cy + 5, (230, 30, 30))
+        _draw_line(canvas, cx - 5, cy + 5, cx + 5, cy - 5, (230, 30, 30))
+    _axes(canvas, (pad_l, pad_t, pad_l + size, pad_t + size), (xmin, xmax), (ymin, ymax), title, "x", "y")
+    write_png(path, canvas)

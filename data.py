@@ -1,0 +1,274 @@
+"""Every data set the five papers use, plus the user's own `.npy`.
+
+* Synthetic mixtures, sampled on the fly from a `torch.Generator`, with their centres, sigma and
+  weights exposed so `metrics.py` can judge samples. The protocol of VEEGAN and PacGAN:
+  `ring` = 8 modes at radius 1, angles 2*pi*k/8 (never `linspace` with its endpoint, which gives 7
+  distinct modes), sigma 0.01; `grid` = 25 modes at {-4, -2, 0, 2, 4}^2, sigma 0.05.
+* `PATH.npy`: points (N, D), or images (N, H, W) / (N, C, H, W), uint8 or float. Anything else, NaN,
+  inf or an empty array is refused with a one-line error. Optional `--centers PATH.json`
+  ({"centers": [[...], ...], "sigma": s, "weights": [...]}) lets the mode statistics judge it.
+* MNIST and Fashion-MNIST from the official IDX files (gzip or raw), looked up in
+  `<data-dir>/<name>/`, then `<data-dir>/` itself (so `--data-dir shared/data/mnist-5k` works), then,
+  for Fashion-MNIST, Debian's `/usr/share/datasets/fashion-mnist/`. Missing files are downloaded from
+  a list of mirrors with an MD5 check and an atomic write; offline, the error names the files, the
+  folder and the URLs. Local files are checked by structure (magic number, sizes), not by MD5, so
+  that subsets in the official format (such as mnist-5k) load too.
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import json
+import os
+import struct
+import urllib.error
+import urllib.request
+import zlib
+
+import numpy as np
+import torch
+
+from common import UserError
+
+IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+             "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+
+MIRRORS = {
+    "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
+              "https://storage.googleapis.com/cvdf-datasets/mnist/",
+              "http://yann.lecun.com/exdb/mnist/"],
+    "fashion-mnist": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+}
+MD5 = {  # of the .gz files, as published by the data sets' authors (and checked by torchvision)
+    "mnist": {"train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+              "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+              "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+              "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"},
+    "fashion-mnist": {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+                      "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+                      "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+                      "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"},
+}
+SYSTEM_DIRS = {"fashion-mnist": ["/usr/share/datasets/fashion-mnist"]}  # apt-get install dataset-fashion-mnist
+
+
+@dataclasses.dataclass
+class Dataset:
+    """A data set as the scripts see it.
+
+    kind: "points" or "images". `sample(n, generator)` returns n training samples (float32, the
+    data's own units). For mixtures `centers`, `sigma`, `weights` describe the truth; for images
+    `labels`, `test_images`, `test_labels` are kept for the evaluation classifier."""
+    name: str
+    kind: str
+    shape: tuple
+    description: str
+    array: torch.Tensor | None = None  # finite data (points or images), data units
+    labels: np.ndarray | None = None
+    test_images: torch.Tensor | None = None
+    test_labels: np.ndarray | None = None
+    centers: np.ndarray | None = None
+    sigma: float | None = None
+    weights: np.ndarray | None = None
+    value_range: tuple | None = None  # (lo, hi) of the raw data, used for the affine map into [-1, 1]
+    integer: bool = False  # uint8 data: generated samples are written back as uint8
+
+    def affine(self) -> tuple[np.ndarray, float]:
+        """(centre, scale) of the map x -> (x - centre) / scale into a tanh generator's range.
+
+        Points: per-dimension centre, one scale for all dimensions (so distances keep their
+        shape), data filling [-0.9, 0.9] to stay off tanh's saturation. Images: one centre and
+        scale, data filling [-1, 1] exactly (uint8 -> x / 127.5 - 1, the usual DCGAN map)."""
+        lo, hi = np.asarray(self.value_range[0], np.float64), np.asarray(self.value_range[1], np.float64)
+        margin = 0.9 if self.kind == "points" else 1.0
+        return (lo + hi) / 2, max(float(np.max(hi - lo)) / 2 / margin, 1e-12)
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.array is not None:
+            idx = torch.randint(len(self.array), (n,), generator=generator)
+            return self.array[idx].float()
+        k = torch.multinomial(torch.as_tensor(self.weights, dtype=torch.float32), n, replacement=True,
+                              generator=generator)
+        noise = torch.randn(n, self.centers.shape[1], generator=generator)
+        return torch.as_tensor(self.centers, dtype=torch.float32)[k] + self.sigma * noise
+
+
+def mixture(name: str, centers: np.ndarray, sigma: float, weights=None) -> Dataset:
+    centers = np.asarray(centers, np.float64)
+    weights = np.full(len(centers), 1 / len(centers)) if weights is None else np.asarray(weights, np.float64)
+    desc = f"{name}: {len(centers)} Gaussian modes in {centers.shape[1]}-D, sigma {sigma:g}"
+    lo, hi = centers.min(0) - 4 * sigma, centers.max(0) + 4 * sigma
+    return Dataset(name, "points", (centers.shape[1],), desc, centers=centers, sigma=float(sigma),
+                   weights=weights / weights.sum(), value_range=(lo.tolist(), hi.tolist()))
+
+
+def ring(modes: int = 8, radius: float = 1.0, sigma: float = 0.01) -> Dataset:
+    """8 modes at radius 1, angles 2*pi*k/8, sigma 0.01 (VEEGAN / PacGAN protocol)."""
+    angles = 2 * np.pi * np.arange(modes) / modes
+    ds = mixture("ring", radius * np.stack([np.cos(angles), np.sin(angles)], 1), sigma)
+    ds.description = f"ring: {modes} modes at radius {radius:g}, angles 2*pi*k/{modes}, sigma {sigma:g}"
+    return ds
+
+
+def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> Dataset:
+    """25 modes at {-4, -2, 0, 2, 4}^2, sigma 0.05 (VEEGAN / PacGAN protocol)."""
+    axis = spacing * (np.arange(side) - (side - 1) / 2)
+    ds = mixture("grid", np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2), sigma)
+    ds.description = f"grid: {side * side} modes at {{{', '.join(f'{a:g}' for a in axis)}}}^2, sigma {sigma:g}"
+    return ds
+
+
+# ----------------------------------------------------------------------------- user .npy
+
+def load_npy(path: str, centers_path: str | None = None) -> Dataset:
+    if not os.path.isfile(path):
+        raise UserError(f"data set file {path} not found; pass an existing .npy file or one of ring, grid, mnist, fashion-mnist")
+    try:
+        x = np.load(path, allow_pickle=False)
+    except Exception as err:
+        raise UserError(f"{path} is not a readable .npy array ({type(err).__name__}); save it with numpy.save") from None
+    if x.size == 0:
+        raise UserError(f"{path} is empty (shape {x.shape}); it needs at least one sample")
+    if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
+        raise UserError(f"{path} has dtype {x.dtype}; use uint8 or float")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise UserError(f"{path} contains NaN or inf; clean those rows before training")
+    name = os.path.splitext(os.path.basename(path))[0]
+    if x.ndim == 2:
+        if x.shape[0] < 2:
+            raise UserError(f"{path} holds {x.shape[0]} point; at least 2 are needed")
+        ds = Dataset(name, "points", (x.shape[1],), f"{name}: {x.shape[0]} points in {x.shape[1]}-D from {path}",
+                     array=torch.as_tensor(x, dtype=torch.float32), value_range=(x.min(0).tolist(), x.max(0).tolist()))
+        if centers_path:
+            ds.centers, ds.sigma, ds.weights = read_centers(centers_path, x.shape[1])
+        return ds
+    if x.ndim in (3, 4):
+        images = x[:, None] if x.ndim == 3 else x
+        if images.shape[1] not in (1, 3):
+            raise UserError(f"{path} has shape {x.shape}; images must be (N, H, W) or (N, C, H, W) with C = 1 or 3")
+        lo, hi = (0.0, 255.0) if x.dtype == np.uint8 else (float(x.min()), float(x.max()))
+        return Dataset(name, "images", images.shape[1:], f"{name}: {len(x)} images {images.shape[1:]} from {path}",
+                       array=torch.as_tensor(images), value_range=(lo, hi), integer=x.dtype == np.uint8)
+    raise UserError(f"{path} has shape {x.shape}; expected points (N, D) or images (N, H, W) / (N, C, H, W)")
+
+
+def read_centers(path: str, dim: int):
+    """Mode centres for a user's mixture: JSON {"centers": [[...]], "sigma": s, "weights": [...] (optional)}."""
+    try:
+        with open(path) as f:
+            spec = json.load(f)
+        centers = np.asarray(spec["centers"], np.float64)
+        sigma = float(spec["sigma"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise UserError(f"--centers {path}: expected JSON with 'centers' and 'sigma' ({err})") from None
+    if centers.ndim != 2 or centers.shape[1] != dim:
+        raise UserError(f"--centers {path}: centres have shape {centers.shape}, the data is {dim}-D")
+    weights = np.asarray(spec.get("weights", np.ones(len(centers))), np.float64)
+    return centers, sigma, weights / weights.sum()
+
+
+# ----------------------------------------------------------------------------- IDX (MNIST family)
+
+def read_idx(path: str) -> np.ndarray:
+    """Read an IDX file (gzip or raw) of unsigned bytes, checking magic number and sizes."""
+    opener = gzip.open if path.endswith(".gz") else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as err:
+        raise UserError(f"{path} is damaged ({err}); delete it so it is downloaded again") from None
+    if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
+        raise UserError(f"{path} is not an unsigned-byte IDX file (bad magic number {raw[:4].hex()}); delete it")
+    ndim = raw[3]
+    dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
+    expected = 4 + 4 * ndim + int(np.prod(dims))
+    if len(raw) != expected:
+        raise UserError(f"{path} is truncated or padded ({len(raw)} bytes, header says {expected}); delete it")
+    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def md5sum(path: str) -> str:
+    h = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def download(filename: str, folder: str, mirrors: list[str], md5: str | None) -> str:
+    """Fetch `filename` from the first mirror that serves it with the right MD5; write atomically."""
+    os.makedirs(folder, exist_ok=True)
+    dest = os.path.join(folder, filename)
+    errors = []
+    for mirror in mirrors:
+        url = mirror + filename
+        tmp = dest + ".part"
+        try:
+            print(f"downloading {url}", flush=True)
+            request = urllib.request.Request(url, headers={"User-Agent": "mode-collapse-gans"})
+            with urllib.request.urlopen(request, timeout=30) as response, open(tmp, "wb") as f:
+                while block := response.read(1 << 20):
+                    f.write(block)
+            got = md5sum(tmp)
+            if md5 is not None and got != md5:
+                errors.append(f"{url}: MD5 {got} != {md5}")
+                os.remove(tmp)
+                continue
+            os.replace(tmp, dest)
+            return dest
+        except (urllib.error.URLError, OSError, ValueError) as err:
+            errors.append(f"{url}: {getattr(err, 'reason', err)}")
+            if os.path.exists(tmp):
+                os.remove(tmp)
+    raise UserError(f"could not download {filename} into {folder} ({'; '.join(errors)}); "
+                    f"offline, copy the file there by hand from one of: {', '.join(mirrors)}")
+
+
+def find_idx_folder(name: str, data_dir: str) -> str | None:
+    """The first folder holding all four IDX files (gzip or raw) of `name`."""
+    for folder in [os.path.join(data_dir, name), data_dir] + SYSTEM_DIRS.get(name, []):
+        if all(os.path.isfile(os.path.join(folder, f)) or os.path.isfile(os.path.join(folder, f[:-3]))
+               for pair in IDX_FILES.values() for f in pair):
+            return folder
+    return None
+
+
+def load_idx_dataset(name: str, data_dir: str, download_missing: bool = True) -> Dataset:
+    folder = find_idx_folder(name, data_dir)
+    if folder is None:
+        folder = os.path.join(data_dir, name)
+        if not download_missing:
+            raise UserError(f"{name} not found under {data_dir}; put the four IDX files in {folder}")
+        for pair in IDX_FILES.values():
+            for f in pair:
+                if not os.path.isfile(os.path.join(folder, f)):
+                    download(f, folder, MIRRORS[name], MD5[name][f])
+
+    def read(f):
+        path = os.path.join(folder, f)
+        return read_idx(path if os.path.isfile(path) else path[:-3])
+
+    parts = {}
+    for split, (img_file, lab_file) in IDX_FILES.items():
+        images, labels = read(img_file), read(lab_file)
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise UserError(f"{name} {split} files in {folder} disagree: images {images.shape}, labels {labels.shape}")
+        parts[split] = (torch.as_tensor(images.copy())[:, None], labels.astype(np.int64))
+    (x, y), (xt, yt) = parts["train"], parts["test"]
+    desc = f"{name}: {len(x)} train / {len(xt)} test images 1x{x.shape[2]}x{x.shape[3]} from {folder}"
+    return Dataset(name, "images", tuple(x.shape[1:]), desc, array=x, labels=y, test_images=xt, test_labels=yt,
+                   value_range=(0.0, 255.0), integer=True)
+
+
+def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Dataset:
+    """`spec` is a built-in name or a path to a .npy file."""
+    if spec == "ring":
+        return ring()
+    if spec == "grid":
+        return grid()
+    if spec in ("mnist", "fashion-mnist"):
+        return load_idx_dataset(spec, data_dir)
+    if spec.endswith(".npy"):
+        return load_npy(spec, centers)
+    raise UserError(f"unknown data set '{spec}'; use ring, grid, mnist, fashion-mnist or a path to a .npy file")

@@ -1,0 +1,152 @@
+import gzip
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import data
+from common import UserError
+from conftest import fake_digits, write_idx
+
+
+def test_ring_has_eight_distinct_modes_at_radius_one():
+    ds = data.ring()
+    assert ds.centers.shape == (8, 2) and ds.sigma == 0.01
+    np.testing.assert_allclose(np.linalg.norm(ds.centers, axis=1), 1.0)
+    gaps = np.linalg.norm(ds.centers[:, None] - ds.centers[None], axis=-1) + np.eye(8)
+    assert gaps.min() > 0.7  # 2 sin(pi/8) = 0.765: no two modes coincide (the linspace-endpoint bug)
+    x = ds.sample(4000, torch.Generator().manual_seed(0)).numpy()
+    nearest = np.linalg.norm(x[:, None] - ds.centers[None], axis=-1).argmin(1)
+    assert len(set(nearest)) == 8
+    assert np.linalg.norm(x - ds.centers[nearest], axis=1).max() < 6 * ds.sigma
+
+
+def test_grid_has_25_modes_on_the_protocol_lattice():
+    ds = data.grid()
+    assert ds.centers.shape == (25, 2) and ds.sigma == 0.05
+    assert sorted(set(ds.centers[:, 0])) == [-4, -2, 0, 2, 4]
+
+
+def test_mixture_sampling_is_repeatable():
+    a = data.ring().sample(10, torch.Generator().manual_seed(3))
+    b = data.ring().sample(10, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["x.gz", "x"])
+def test_read_idx_round_trip(tmp_path, name):
+    images, _ = fake_digits(5)
+    write_idx(str(tmp_path / name), images)
+    np.testing.assert_array_equal(data.read_idx(str(tmp_path / name)), images)
+
+
+def test_read_idx_rejects_bad_magic(tmp_path):
+    path = tmp_path / "bad.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x00\x00\x0d\x03" + b"\x00" * 20)  # float32 type code, not uint8
+    with pytest.raises(UserError, match="magic"):
+        data.read_idx(str(path))
+
+
+def test_read_idx_rejects_truncated_payload(tmp_path):
+    images, _ = fake_digits(5)
+    path = str(tmp_path / "t")
+    write_idx(path, images)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) - 10)
+    with pytest.raises(UserError, match="truncated"):
+        data.read_idx(path)
+
+
+def test_read_idx_rejects_truncated_gzip(tmp_path):
+    images, _ = fake_digits(50)
+    path = str(tmp_path / "t.gz")
+    write_idx(path, images)
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+    with pytest.raises(UserError, match="damaged"):
+        data.read_idx(path)
+
+
+def test_download_checks_md5_and_leaves_nothing_behind(tmp_path):
+    source = tmp_path / "mirror"
+    source.mkdir()
+    (source / "f.gz").write_bytes(b"payload")
+    mirror = source.as_uri() + "/"
+    dest = tmp_path / "dest"
+    with pytest.raises(UserError, match="MD5"):
+        data.download("f.gz", str(dest), [mirror], md5="0" * 32)
+    assert os.listdir(dest) == []  # no partial or wrong file that could pass for the real one
+    good = data.md5sum(str(source / "f.gz"))
+    assert data.download("f.gz", str(dest), ["file:///nonexistent/", mirror], md5=good) == str(dest / "f.gz")
+    assert (dest / "f.gz").read_bytes() == b"payload"
+
+
+def test_offline_error_names_files_folder_and_urls(tmp_path):
+    with pytest.raises(UserError) as err:
+        data.download("train-images-idx3-ubyte.gz", str(tmp_path / "m"), ["file:///nonexistent/"], None)
+    text = str(err.value)
+    assert "train-images-idx3-ubyte.gz" in text and str(tmp_path / "m") in text and "file:///nonexistent/" in text
+
+
+def test_load_mnist_from_folder(mnist_dir):
+    ds = data.load_dataset("mnist", str(mnist_dir))
+    assert ds.kind == "images" and ds.array.shape == (200, 1, 28, 28) and ds.test_images.shape == (100, 1, 28, 28)
+    assert ds.integer and ds.affine() == (0.5 * 255, 0.5 * 255)
+
+
+def test_load_mnist_from_data_dir_itself(mnist_dir):
+    assert data.load_dataset("mnist", str(mnist_dir / "mnist")).array.shape[0] == 200
+
+
+def test_mismatched_image_and_label_counts(mnist_dir):
+    write_idx(str(mnist_dir / "mnist" / "train-labels-idx1-ubyte.gz"), np.zeros(7, np.uint8))
+    with pytest.raises(UserError, match="disagree"):
+        data.load_dataset("mnist", str(mnist_dir))
+
+
+def test_user_points_and_images(tmp_path):
+    np.save(tmp_path / "p.npy", np.random.default_rng(0).normal(5, 3, (100, 2)))
+    ds = data.load_dataset(str(tmp_path / "p.npy"), str(tmp_path))
+    assert ds.kind == "points" and ds.shape == (2,)
+    center, scale = ds.affine()
+    model = (ds.array.numpy() - center) / scale
+    assert np.abs(model).max() <= 0.9 + 1e-6
+    np.save(tmp_path / "i.npy", np.zeros((4, 3, 8, 8), np.uint8))
+    assert data.load_dataset(str(tmp_path / "i.npy"), str(tmp_path)).shape == (3, 8, 8)
+
+
+@pytest.mark.parametrize("array, message", [
+    (np.zeros((0, 2)), "empty"),
+    (np.zeros(10), "shape"),
+    (np.zeros((2, 2, 2, 2, 2)), "shape"),
+    (np.zeros((3, 5, 8, 8)), "C = 1 or 3"),
+    (np.array([[0.0, np.nan], [1.0, 2.0]]), "NaN"),
+    (np.array([[0.0, np.inf], [1.0, 2.0]]), "NaN or inf"),
+])
+def test_user_npy_bad_input(tmp_path, array, message):
+    np.save(tmp_path / "x.npy", array)
+    with pytest.raises(UserError, match=message):
+        data.load_dataset(str(tmp_path / "x.npy"), str(tmp_path))
+
+
+def test_corrupt_and_missing_npy(tmp_path):
+    (tmp_path / "c.npy").write_bytes(b"not numpy")
+    with pytest.raises(UserError, match="not a readable"):
+        data.load_dataset(str(tmp_path / "c.npy"), str(tmp_path))
+    with pytest.raises(UserError, match="not found"):
+        data.load_dataset(str(tmp_path / "missing.npy"), str(tmp_path))
+
+
+def test_unknown_dataset():
+    with pytest.raises(UserError, match="unknown data set"):
+        data.load_dataset("cifar-1000", ".")
+
+
+def test_centers_json(tmp_path):
+    (tmp_path / "c.json").write_text('{"centers": [[0, 0], [1, 1]], "sigma": 0.1}')
+    centers, sigma, weights = data.read_centers(str(tmp_path / "c.json"), 2)
+    assert centers.shape == (2, 2) and sigma == 0.1 and weights.tolist() == [0.5, 0.5]
+    with pytest.raises(UserError, match="3-D"):
+        data.read_centers(str(tmp_path / "c.json"), 3)

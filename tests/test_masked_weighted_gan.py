@@ -1,0 +1,151 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import masked_weighted_gan as mw
+from conftest import ROOT
+
+TINY = ["--steps", "6", "--batch", "32", "--presample", "64", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
+
+
+def run(tmp_path, *extra, name="run"):
+    out = str(tmp_path / name)
+    final = mw.main([*TINY, "--out", out, *extra])
+    return out, final
+
+
+@pytest.mark.parametrize("prior, loss", [("constant", "wgan"), ("masked", "wgan"), ("weighted", "wgan"),
+                                         ("weighted", "gan"), ("masked", "gan")])
+def test_smoke_every_prior_writes_the_run_folder(tmp_path, prior, loss):
+    out, final = run(tmp_path, "--prior", prior, "--loss", loss)
+    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png",
+                 "prior_map.png", "emd_curve.png", "ckpt.pt"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    stored = json.load(open(os.path.join(out, "final_metrics.json")))
+    for key in ("emd", "emd_floor", "emd_n", "modes", "hq", "kl"):
+        assert key in stored
+    assert np.load(os.path.join(out, "samples.npy")).shape == (64, 2)
+    assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2
+    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 6
+
+
+def test_masked_sampling_of_a_constant_prior_gan(tmp_path):
+    _, final = run(tmp_path, "--prior", "constant", "--sample-prior", "masked")
+    assert final["sample_prior"] == "masked"
+
+
+def test_same_seed_same_numbers(tmp_path):
+    _, a = run(tmp_path, "--prior", "weighted", name="a")
+    _, b = run(tmp_path, "--prior", "weighted", name="b")
+    _, c = run(tmp_path, "--prior", "weighted", "--seed", "1", name="c")
+    assert a["emd"] == b["emd"] and a["kl"] == b["kl"]
+    assert c["emd"] != a["emd"]
+
+
+def test_resume_gives_the_numbers_of_an_uninterrupted_run(tmp_path):
+    common_flags = ["--prior", "masked", "--ckpt-every", "3"]
+    full_dir, full = run(tmp_path, *common_flags, name="full")
+    part_dir, _ = run(tmp_path, *common_flags, "--steps", "3", name="part")
+    resumed = mw.main(["--resume", part_dir, "--steps", "6"])
+    assert resumed["emd"] == full["emd"] and resumed["hq"] == full["hq"]
+    rows = [json.loads(r) for r in open(os.path.join(part_dir, "metrics.jsonl"))]
+    assert [r["step"] for r in rows] == [3, 6]
+    np.testing.assert_array_equal(np.load(os.path.join(part_dir, "samples.npy")),
+                                  np.load(os.path.join(full_dir, "samples.npy")))
+
+
+def test_pre_sample_resampling_follows_the_definitions():
+    z = torch.arange(10.0)[:, None]
+    scores = torch.tensor([0.1, 0.9, 0.2, 0.8, 0.3, 0.7, 0.4, 0.6, 0.5, 0.05])
+    gen = torch.Generator().manual_seed(0)
+    masked = mw.masked_prior_batch(z, scores, rate=0.3, m=2000, gen=gen)
+    assert set(masked.flatten().tolist()) == {1.0, 3.0, 5.0}  # the top 3 of 10 (Definition 3)
+    counts = torch.bincount(masked.flatten().long(), minlength=10).float()
+    assert counts[[1, 3, 5]].min() > 550  # uniform over the kept points
+    weighted = mw.weighted_prior_batch(z, torch.logit(scores), "gan", m=20000, gen=gen).flatten().long()
+    share = torch.bincount(weighted, minlength=10).float() / 20000
+    torch.testing.assert_close(share, scores / scores.sum(), atol=0.01, rtol=0)  # w proportional to s (eq. 7)
+    w = mw.prior_weights(torch.tensor([-3.0, 1.0, 50.0]), "wgan")
+    assert w.sum().item() == pytest.approx(1.0) and (w[1:] > w[:-1]).all()  # positive, increasing (eq. 10)
+    assert torch.isfinite(mw.prior_weights(torch.full((4,), -1e4), "gan")).all()  # every s underflows to 0
+    w_shifted = mw.prior_weights(torch.tensor([-3.0, 1.0, 50.0]) * 7 + 100, "wgan")
+    torch.testing.assert_close(w, w_shifted)  # blind to the critic's offset and scale
+
+
+def test_user_points_at_another_scale_are_judged_in_their_own_units(tmp_path):
+    rng = np.random.default_rng(0)
+    centers = 50 * np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) + [1000.0, -300.0]
+    points = centers[rng.integers(0, 4, 3000)] + rng.normal(0, 2.0, (3000, 2))
+    np.save(tmp_path / "mix.npy", points)
+    (tmp_path / "mix.json").write_text(json.dumps({"centers": centers.tolist(), "sigma": 2.0}))
+    out, final = run(tmp_path, "--dataset", str(tmp_path / "mix.npy"), "--centers", str(tmp_path / "mix.json"),
+                     "--steps", "30")
+    samples = np.load(os.path.join(out, "samples.npy"))
+    assert np.abs(samples.mean(0) - [1000.0, -300.0]).max() < 120  # in data units, not [-1, 1]
+    assert 5 < final["emd_floor"] < 40 and final["emd"] > final["emd_floor"]  # EMD in data units too
+    args = json.load(open(os.path.join(out, "args.json")))
+    assert args["affine_center"] == pytest.approx([1000, -300], abs=10) and args["affine_scale"] > 50
+
+
+def test_mnist_path_writes_grid_and_class_histogram(tmp_path, mnist_dir):
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(mnist_dir), "--prior", "masked",
+                     "--z-dim", "8")
+    assert 0 <= final["class_kl"] <= np.log(10) + 1e-9 and final["classifier_accuracy"] > 0.5
+    samples = np.load(os.path.join(out, "samples.npy"))
+    assert samples.shape == (64, 1, 28, 28) and samples.dtype == np.uint8
+    for name in ("samples.png", "class_hist.png"):
+        assert os.path.isfile(os.path.join(out, name))
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "masked_weighted_gan.py"), *TINY, *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("make_input, message", [
+    (lambda p: "no-such-set", "unknown data set"),
+    (lambda p: str(p / "missing.npy"), "not found"),
+    (lambda p: (np.save(p / "v.npy", np.zeros(5)), str(p / "v.npy"))[1], "expected points"),
+    (lambda p: (np.save(p / "n.npy", np.full((5, 2), np.nan)), str(p / "n.npy"))[1], "NaN"),
+    (lambda p: (np.save(p / "e.npy", np.zeros((0, 2))), str(p / "e.npy"))[1], "empty"),
+    (lambda p: ((p / "c.npy").write_bytes(b"junk"), str(p / "c.npy"))[1], "not a readable"),
+])
+def test_bad_data_gives_one_line_error_and_nonzero_exit(tmp_path, make_input, message):
+    result = cli("--dataset", make_input(tmp_path), "--out", str(tmp_path / "o"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()  # nothing is created for a run that cannot start
+
+
+def test_missing_mnist_offline_names_what_to_do(tmp_path):
+    env = dict(os.environ, GAN_DATA_DIR=str(tmp_path / "d"), http_proxy="http://127.0.0.1:9", https_proxy="http://127.0.0.1:9")
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "masked_weighted_gan.py"), "--dataset", "mnist",
+                             "--out", str(tmp_path / "o")], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 2 and "could not download" in result.stderr and "copy the file there" in result.stderr
+
+
+def test_diverging_run_stops_with_a_clear_error(tmp_path):
+    result = cli("--optimizer", "sgd", "--lr", "1e30", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "diverged" in result.stderr and "--resume" in result.stderr
+
+
+def test_corrupt_checkpoint_on_resume(tmp_path):
+    out, _ = run(tmp_path)
+    with open(os.path.join(out, "ckpt.pt"), "wb") as f:
+        f.write(b"\x00" * 100)
+    result = cli("--resume", out)
+    assert result.returncode == 2 and "unreadable" in result.stderr
+    result = cli("--resume", str(tmp_path / "nowhere"))
+    assert result.returncode == 2 and "no args.json" in result.stderr
+
+
+def test_bad_flag_values(tmp_path):
+    result = cli("--rate", "0", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "--rate" in result.stderr
+    result = cli("--arch", "dcgan", "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and "for images" in result.stderr

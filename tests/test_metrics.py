@@ -1,0 +1,71 @@
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import data
+import metrics
+from conftest import fake_digits
+
+
+@pytest.mark.parametrize("n, seed", [(1, 0), (3, 1), (5, 2), (7, 3)])
+def test_emd_equals_brute_force_over_permutations(n, seed):
+    rng = np.random.default_rng(seed)
+    a, b = rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) * 2 + 1
+    cost = np.linalg.norm(a[:, None] - b[None], axis=-1)
+    brute = min(cost[np.arange(n), list(p)].mean() for p in itertools.permutations(range(n)))
+    assert metrics.emd(a, b) == pytest.approx(brute, abs=1e-12)
+
+
+def test_emd_of_translated_cloud_is_the_shift_length():
+    a = np.random.default_rng(0).normal(size=(300, 3))
+    shift = np.array([0.3, -0.4, 1.2])
+    assert metrics.emd(a, a + shift) == pytest.approx(np.linalg.norm(shift), rel=1e-9)
+    assert metrics.emd(a, a) == 0.0
+
+
+def test_emd_rejects_unequal_sizes():
+    with pytest.raises(ValueError):
+        metrics.emd(np.zeros((3, 2)), np.zeros((4, 2)))
+
+
+def test_mode_stats_perfect_sample():
+    ds = data.ring()
+    x = ds.sample(2500, torch.Generator().manual_seed(0)).numpy()
+    s = metrics.mode_stats(x, ds.centers, ds.sigma, ds.weights)
+    assert s["modes"] == 8 and s["hq"] > 97.5 and s["kl"] < 0.01  # P(within 3 sigma in 2-D) = 98.9 %
+    assert sum(s["mode_counts"]) == pytest.approx(2500 * s["hq"] / 100)
+
+
+def test_mode_stats_collapsed_and_off_mode_samples():
+    centers = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    x = np.array([[0.0, 0.05]] * 6 + [[10.0, 0.0]] * 2 + [[5.0, 5.0]] * 2)  # 2 off-mode points
+    s = metrics.mode_stats(x, centers, sigma=0.1)
+    assert s["modes"] == 2 and s["hq"] == pytest.approx(80.0)
+    assert s["mode_counts"] == [6, 2, 0, 0]
+    # the two far points go to their nearest mode (index 0: ties pick the first) in the KL histogram
+    p = np.array([0.8, 0.2, 0.0, 0.0])
+    assert s["kl"] == pytest.approx(np.sum(p[p > 0] * np.log(p[p > 0] / 0.25)))
+
+
+def test_all_mass_on_one_of_k_modes_has_kl_log_k():
+    centers = np.eye(5)
+    s = metrics.mode_stats(np.repeat(centers[:1], 10, 0), centers, sigma=0.01)
+    assert s["modes"] == 1 and s["kl"] == pytest.approx(np.log(5))
+
+
+def test_classifier_trains_caches_and_judges(tmp_path, mnist_dir):
+    ds = data.load_dataset("mnist", str(mnist_dir))
+    classifier, accuracy = metrics.get_classifier(ds, str(tmp_path))
+    assert accuracy > 0.9
+    cached = list((tmp_path / "classifiers").iterdir())
+    assert len(cached) == 1 and metrics.data_hash(ds.array, ds.labels) in cached[0].name
+    again, accuracy2 = metrics.get_classifier(ds, str(tmp_path))  # loaded, not retrained
+    assert accuracy2 == accuracy
+    images, labels = fake_digits(100, seed=5)
+    hist = metrics.class_histogram(again, metrics.to_unit_range(torch.as_tensor(images)[:, None]))
+    assert hist["classes_hit"] == 10 and hist["class_kl"] < 0.1
+    only_threes = torch.as_tensor(images[labels == 3])[:, None]
+    hist = metrics.class_histogram(again, metrics.to_unit_range(only_threes))
+    assert hist["class_shares"][3] > 0.9 and hist["class_kl"] > 1.5
