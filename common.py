@@ -142,7 +142,7 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>)")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
-    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: steps/20)")
+    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: steps/10)")
     g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
 
 

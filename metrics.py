@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from common import load_checkpoint, save_checkpoint
+from common import default_data_dir, load_checkpoint, save_checkpoint
 
 
 def emd(a: np.ndarray, b: np.ndarray) -> float:
@@ -94,14 +94,15 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
     Training: Adam 1e-3, batch 128, random shifts of up to 2 pixels, epochs so that
     ~40,000 images are seen, 3 to 10 (3 on full MNIST, 10 on the 4,000 digits of mnist-5k)."""
     key = data_hash(dataset.array, dataset.labels)
-    path = os.path.join(data_dir, "classifiers", f"{dataset.name}-{key}.pt")
+    # the data dir may be read-only (a shared copy): then the cache lives under $GAN_DATA_DIR or ./data
+    paths = [os.path.join(d, "classifiers", f"{dataset.name}-{key}.pt") for d in dict.fromkeys([data_dir, default_data_dir()])]
     classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
     test_x, test_y = to_unit_range(dataset.test_images), dataset.test_labels
-    if os.path.isfile(path):
-        state = load_checkpoint(path)
-        classifier.load_state_dict(state["model"])
-        classifier.to(device)
-        return classifier, float(state["test_accuracy"])
+    for path in paths:
+        if os.path.isfile(path):
+            state = load_checkpoint(path)
+            classifier.load_state_dict(state["model"])
+            return classifier.to(device), float(state["test_accuracy"])
     print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
           flush=True)
     gen = torch.Generator().manual_seed(seed)
@@ -124,12 +125,16 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
             opt.step()
     torch.set_rng_state(torch_state)
     accuracy = float((classifier.predict(test_x) == test_y).mean())
-    try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        save_checkpoint(path, {"model": {k: v.cpu() for k, v in classifier.state_dict().items()},
-                               "test_accuracy": accuracy, "data_hash": key})
-    except OSError as err:
-        print(f"note: could not cache the classifier at {path} ({err.strerror}); it is retrained next time")
+    state = {"model": {k: v.cpu() for k, v in classifier.state_dict().items()}, "test_accuracy": accuracy, "data_hash": key}
+    for path in paths:
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            save_checkpoint(path, state)
+            break
+        except OSError:
+            continue
+    else:
+        print(f"note: no writable place for the classifier cache ({', '.join(paths)}); it is retrained next time")
     return classifier, accuracy
 
 

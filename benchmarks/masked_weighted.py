@@ -1,0 +1,155 @@
+"""The masked / weighted prior paper's ring experiments, over seeds, from one command each.
+
+    python benchmarks/masked_weighted.py table --loss wgan   # Fig. 2 table: constant, masked, weighted,
+                                                             # masked at generation; EMD curves (PNG)
+    python benchmarks/masked_weighted.py rates --loss wgan   # Fig. 4: final EMD against the masking rate
+
+Every arm shares every setting but the prior. Runs go to benchmarks/runs/ (a finished run, one
+with final_metrics.json, is not redone, so an interrupted sweep resumes), one process per run,
+`--jobs` at a time, each on one thread. Results: benchmarks/results/*.json, *.md and *.png.
+Flags after `--` go to every run of masked_weighted_gan.py (e.g. `-- --lr 1e-3`).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+import common  # noqa: E402
+
+SCRIPT = os.path.join(ROOT, "masked_weighted_gan.py")
+ARMS = {"constant": ["--prior", "constant"], "masked": ["--prior", "masked"], "weighted": ["--prior", "weighted"]}
+# The constant-prior GAN masked only at generation (paper: 0.3378) is the constant runs' final
+# checkpoints, re-evaluated with --sample-prior masked: no second training of the same network.
+MASKED_AT_GENERATION = "masked at generation"
+PAPER_EMD = {"constant": 0.3195, "masked": 0.1328, "weighted": 0.0891, "masked at generation": 0.3378}  # WGAN, r 0.5
+
+
+def run_all(jobs: list[tuple[str, list[str]]], workers: int) -> None:
+    """Run (run_dir, flags) pairs that have no final_metrics.json yet, `workers` at a time."""
+    todo = [(d, f) for d, f in jobs if not os.path.isfile(os.path.join(d, "final_metrics.json"))]
+    print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+    def one(job):
+        run_dir, flags = job
+        os.makedirs(run_dir, exist_ok=True)
+        resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir]
+        with open(os.path.join(run_dir, "stdout.log"), "a") as log:
+            code = subprocess.run([sys.executable, SCRIPT, *flags, *resume, "--device", "cpu"], stdout=log,
+                                  stderr=subprocess.STDOUT, env=env).returncode
+        print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
+        return code
+
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        failed = sum(code != 0 for code in pool.map(one, todo))
+    if failed:
+        raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
+
+
+def load(run_dir: str) -> tuple[dict, list[dict]]:
+    with open(os.path.join(run_dir, "final_metrics.json")) as f:
+        final = json.load(f)
+    return final, common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+
+
+def mean_std(values) -> str:
+    values = np.asarray(values, float)
+    return f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0:.4f}"
+
+
+def table(args, extra: list[str]) -> None:
+    base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.eval_every), *extra]
+    runs = {arm: [os.path.join(args.runs, f"table-{args.loss}-{arm.replace(' ', '_')}-s{seed}") for seed in range(args.seeds)]
+            for arm in [*ARMS, MASKED_AT_GENERATION]}
+    run_all([(d, [*flags, *base, "--seed", str(seed)]) for arm, flags in ARMS.items()
+             for seed, d in enumerate(runs[arm])], args.jobs)
+    for trained, masked in zip(runs["constant"], runs[MASKED_AT_GENERATION]):
+        if not os.path.isfile(os.path.join(masked, "final_metrics.json")):
+            os.makedirs(masked, exist_ok=True)
+            for name in ("args.json", "ckpt.pt"):
+                shutil.copyfile(os.path.join(trained, name), os.path.join(masked, name))
+    run_all([(d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs)
+    rows, curves, summary = [], {}, {}
+    for arm, dirs in runs.items():
+        finals, logs = zip(*(load(d) for d in dirs))
+        summary[arm] = {k: [f[k] for f in finals] for k in ("emd", "emd_floor", "modes", "hq", "kl", "wall_s")}
+        if arm in ARMS:
+            emd = np.array([[r["emd"] for r in log] for log in logs])
+            curves[arm] = ([r["step"] for r in logs[0]], emd.mean(0), emd.std(0))
+            summary[arm]["best_emd"] = emd.min(1).tolist()
+        paper = PAPER_EMD[arm] if args.loss == "wgan" else None
+        rows.append(f"| {arm} | {mean_std(summary[arm]['emd'])} | {np.mean(summary[arm]['emd_floor']):.4f} | "
+                    f"{finals[0]['emd_n']} | {mean_std(summary[arm]['modes'])} | {mean_std(summary[arm]['hq'])} | "
+                    f"{mean_std(summary[arm]['kl'])} | "
+                    f"{mean_std(summary[arm]['best_emd']) if 'best_emd' in summary[arm] else '—'} | {paper or '—'} | "
+                    f"{' '.join(f'{e:.3f}' for e in summary[arm]['emd'])} |")
+    floor = float(np.mean(summary["constant"]["emd_floor"]))
+    name = os.path.join(args.results, f"masked_weighted_{args.loss}")
+    header = ("| prior | final EMD (mean ± std) | floor | n | modes /8 | HQ % | KL | best EMD during training | "
+              "paper EMD | final EMD per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    write_outputs(name, header, rows, summary, args)
+    common.line_plot_png(name + "_curves.png", curves, f"ring, {args.loss}: EMD over training ({args.seeds} seeds)",
+                         "generator step", "EMD", hlines={"data floor": floor})
+
+
+def rates(args, extra: list[str]) -> None:
+    base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.steps), "--presample", "2000",
+            "--prior", "masked", *extra]
+    grid = [round(r, 2) for r in np.arange(0.1, 1.01, 0.1)]
+    runs = {r: [os.path.join(args.runs, f"rates-{args.loss}-r{r:.1f}-s{seed}") for seed in range(args.seeds)] for r in grid}
+    run_all([(d, [*base, "--rate", str(r), "--seed", str(seed)]) for r in grid for seed, d in enumerate(runs[r])],
+            args.jobs)
+    summary, rows = {}, []
+    for r, dirs in runs.items():
+        finals = [load(d)[0] for d in dirs]
+        summary[str(r)] = {k: [f[k] for f in finals] for k in ("emd", "emd_floor", "modes", "hq", "kl")}
+        rows.append(f"| {r:.1f} | {mean_std(summary[str(r)]['emd'])} | {np.mean(summary[str(r)]['emd_floor']):.4f} | "
+                    f"{mean_std(summary[str(r)]['modes'])} | {' '.join(f'{e:.3f}' for e in summary[str(r)]['emd'])} |")
+    name = os.path.join(args.results, f"masked_weighted_rates_{args.loss}")
+    header = "| rate r | EMD (mean ± std) | floor | modes /8 | EMD per seed |\n| --- | --- | --- | --- | --- |"
+    write_outputs(name, header, rows, summary, args)
+    emd = np.array([summary[str(r)]["emd"] for r in grid])
+    floor = float(np.mean([summary[str(r)]["emd_floor"] for r in grid]))
+    common.line_plot_png(name + ".png", {"masked prior": (grid, emd.mean(1), emd.std(1))},
+                         f"ring, {args.loss}: final EMD against masking rate ({args.seeds} seeds)", "masking rate r",
+                         "EMD", hlines={"data floor": floor})
+
+
+def write_outputs(name: str, header: str, rows: list[str], summary: dict, args) -> None:
+    os.makedirs(os.path.dirname(name), exist_ok=True)
+    common.write_json(name + ".json", {"command": " ".join(sys.argv), "args": vars(args), "results": summary})
+    with open(name + ".md", "w") as f:
+        f.write(f"`python {' '.join(sys.argv)}`\n\n{header}\n" + "\n".join(rows) + "\n")
+    print(open(name + ".md").read())
+    print(f"wrote {name}.md, .json, .png")
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("experiment", choices=["table", "rates"], help="table: the four priors; rates: Fig. 4 sweep")
+    p.add_argument("--loss", default="wgan", choices=["wgan", "gan"], help="WGAN (paper a) or standard GAN (paper b)")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per arm (default 5 for table, 3 for rates as in the paper)")
+    p.add_argument("--steps", type=int, default=3000, help="generator steps per run")
+    p.add_argument("--eval-every", type=int, default=250, help="evaluation interval for the EMD curves")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
+    p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where tables and plots go")
+    args = p.parse_args(argv)
+    args.seeds = args.seeds or (5 if args.experiment == "table" else 3)
+    (table if args.experiment == "table" else rates)(args, extra)
+
+
+if __name__ == "__main__":
+    common.run_main(main)
