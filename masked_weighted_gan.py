@@ -342,8 +342,8 @@ def main(argv=None) -> dict:
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
     if args.resume:
         state = common.load_checkpoint(ckpt_path)
-        G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
-        opt_g.load_state_dict(state["opt_g"]), opt_d.load_state_dict(state["opt_d"])
+        for module, key in ((G, "G"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
+            module.load_state_dict(state[key])
         common.set_rng_state(state["rng"], data_gen, z_gen)
         start = state["step"]
         print(f"resumed at step {start}")
@@ -373,7 +373,8 @@ def main(argv=None) -> dict:
                 "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
                 "step": step, "rng": common.rng_state(data_gen, z_gen)})
 
-    result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
+    if start >= args.steps:  # a finished run resumed (e.g. with another --sample-prior): evaluate only
+        result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(G, D, ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
