@@ -1,0 +1,28 @@
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+RUNNER = os.path.join(ROOT, "benchmarks", "masked_weighted.py")
+TINY = ["--", "--batch", "32", "--presample", "64", "--eval-n", "64"]
+
+
+def test_table_runs_every_arm_and_resumes(tmp_path):
+    cmd = [sys.executable, RUNNER, "table", "--steps", "4", "--eval-every", "2", "--seeds", "2",
+           "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *TINY]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    table = (tmp_path / "res" / "masked_weighted_wgan.md").read_text()
+    for arm in ("constant", "masked", "weighted", "masked at generation"):
+        assert f"| {arm} |" in table
+    results = json.loads((tmp_path / "res" / "masked_weighted_wgan.json").read_text())["results"]
+    assert len(results["weighted"]["emd"]) == 2
+    # masked at generation re-evaluates the constant runs: same training, its own sampling
+    masked_gen = json.loads((tmp_path / "runs" / "table-wgan-masked_at_generation-s0" / "final_metrics.json").read_text())
+    assert masked_gen["prior"] == "constant" and masked_gen["sample_prior"] == "masked"
+    assert (tmp_path / "res" / "masked_weighted_wgan_curves.png").stat().st_size > 0
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "6 of 6 runs already done" in second.stdout and "2 of 2 runs already done" in second.stdout
+    assert (tmp_path / "res" / "masked_weighted_wgan.md").read_text() == table  # same runs, same table
