@@ -422,24 +422,25 @@ def line_plot_png(path: str, series: dict, title: str, xlabel: str, ylabel: str,
                 bottom - (y - ylim[0]) / (ylim[1] - ylim[0]) * (bottom - top))
 
     entries = list(series.items()) + list((hlines or {}).items())
+    colours = {name: PALETTE[i % len(PALETTE)] for i, (name, _) in enumerate(entries)}
+    for name, s in series.items():  # all bands first, so that no band hides another series' line
+        if len(s) > 2:
+            x, y, err = (np.asarray(v, float) for v in s)
+            light = tuple(int(255 - (255 - c) * 0.25) for c in colours[name])
+            grid_x = np.linspace(x.min(), x.max(), max(2, int(px(x.max(), 0)[0] - px(x.min(), 0)[0])))
+            for gx, a, b in zip(grid_x, np.interp(grid_x, x, y - err), np.interp(grid_x, x, y + err)):
+                (cx, ya), (_, yb) = px(gx, a), px(gx, b)
+                region = canvas[int(max(top, min(ya, yb))):int(min(bottom, max(ya, yb))) + 1, int(cx)]
+                region[(region == 255).all(-1)] = light  # blend: keep bands drawn before visible
     for i, (name, s) in enumerate(entries):
-        colour = PALETTE[i % len(PALETTE)]
+        colour = colours[name]
         if name in (hlines or {}):
             x0, y0 = px(xlim[0], s)
             x1, _ = px(xlim[1], s)
             for xa in np.arange(x0, x1, 12):
                 _draw_line(canvas, xa, y0, min(xa + 6, x1), y0, colour, 1)
         else:
-            x, y = np.asarray(s[0], float), np.asarray(s[1], float)
-            if len(s) > 2:  # shaded band, drawn as light vertical strokes between neighbours
-                err = np.asarray(s[2], float)
-                light = tuple(int(255 - (255 - c) * 0.25) for c in colour)
-                grid_x = np.linspace(x.min(), x.max(), max(2, int(px(x.max(), 0)[0] - px(x.min(), 0)[0])))
-                lo, hi = np.interp(grid_x, x, y - err), np.interp(grid_x, x, y + err)
-                for gx, a, b in zip(grid_x, lo, hi):
-                    (cx, ya), (_, yb) = px(gx, a), px(gx, b)
-                    canvas[int(max(top, min(ya, yb))):int(min(bottom, max(ya, yb))) + 1, int(cx)] = light
-            pts = [px(a, b) for a, b in zip(x, y)]
+            pts = [px(a, b) for a, b in zip(np.asarray(s[0], float), np.asarray(s[1], float))]
             for (xa, ya), (xb, yb) in zip(pts[:-1], pts[1:]):
                 _draw_line(canvas, xa, ya, xb, yb, colour)
             for xa, ya in pts if len(pts) <= 30 else []:

@@ -61,9 +61,9 @@ def load(run_dir: str) -> tuple[dict, list[dict]]:
     return final, common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
 
 
-def mean_std(values) -> str:
+def mean_std(values, digits: int = 4) -> str:
     values = np.asarray(values, float)
-    return f"{values.mean():.4f} ± {values.std(ddof=1) if len(values) > 1 else 0:.4f}"
+    return f"{values.mean():.{digits}f} ± {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
 
 
 def table(args, extra: list[str]) -> None:
@@ -88,8 +88,8 @@ def table(args, extra: list[str]) -> None:
             summary[arm]["best_emd"] = emd.min(1).tolist()
         paper = PAPER_EMD[arm] if args.loss == "wgan" else None
         rows.append(f"| {arm} | {mean_std(summary[arm]['emd'])} | {np.mean(summary[arm]['emd_floor']):.4f} | "
-                    f"{finals[0]['emd_n']} | {mean_std(summary[arm]['modes'])} | {mean_std(summary[arm]['hq'])} | "
-                    f"{mean_std(summary[arm]['kl'])} | "
+                    f"{finals[0]['emd_n']} | {mean_std(summary[arm]['modes'], 1)} | {mean_std(summary[arm]['hq'], 2)} | "
+                    f"{mean_std(summary[arm]['kl'], 3)} | "
                     f"{mean_std(summary[arm]['best_emd']) if 'best_emd' in summary[arm] else '—'} | {paper or '—'} | "
                     f"{' '.join(f'{e:.3f}' for e in summary[arm]['emd'])} |")
     floor = float(np.mean(summary["constant"]["emd_floor"]))
@@ -113,7 +113,7 @@ def rates(args, extra: list[str]) -> None:
         finals = [load(d)[0] for d in dirs]
         summary[str(r)] = {k: [f[k] for f in finals] for k in ("emd", "emd_floor", "modes", "hq", "kl")}
         rows.append(f"| {r:.1f} | {mean_std(summary[str(r)]['emd'])} | {np.mean(summary[str(r)]['emd_floor']):.4f} | "
-                    f"{mean_std(summary[str(r)]['modes'])} | {' '.join(f'{e:.3f}' for e in summary[str(r)]['emd'])} |")
+                    f"{mean_std(summary[str(r)]['modes'], 1)} | {' '.join(f'{e:.3f}' for e in summary[str(r)]['emd'])} |")
     name = os.path.join(args.results, f"masked_weighted_rates_{args.loss}")
     header = "| rate r | EMD (mean ± std) | floor | modes /8 | EMD per seed |\n| --- | --- | --- | --- | --- |"
     write_outputs(name, header, rows, summary, args)
