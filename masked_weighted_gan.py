@@ -73,7 +73,7 @@ PRESETS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(p, dataset="ring", steps=1500, batch=None)
+    common.add_common_args(p, dataset="ring", steps=1000, batch=None)
     g = p.add_argument_group("method")
     g.add_argument("--prior", default="weighted", choices=["constant", "masked", "weighted"], help="training prior")
     g.add_argument("--sample-prior", default="train", choices=["train", "constant", "masked", "weighted"],
