@@ -22,7 +22,7 @@ Choices where the paper is silent (each changes nothing else):
   (lambda 10) with Adam(betas 0.5/0.9), their setting for toy data; `--wgan-penalty clip
   --optimizer rmsprop` gives the original WGAN. With lr 1e-4 for both nets the critic cannot
   keep up: the generator drifts as one arc around the ring and after 15,000 steps the constant
-  prior is still at EMD ~0.8 (README). A faster critic, lr 1e-3 (two time-scale updates,
+  prior has collapsed into a corner of tanh's range (EMD 1.80, README). A faster critic, lr 1e-3 (two time-scale updates,
   Heusel et al. 2017), brings the constant prior to EMD ~0.3 within 1,000 steps, the paper's
   own constant-prior level; G keeps the paper's 1e-4. `--lr-d 1e-4` is the literal setting.
 * Weighting with an unbounded WGAN critic: eq. 7 (w proportional to s) needs s > 0. We use
