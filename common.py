@@ -82,8 +82,9 @@ def dcgan_generator(z_dim: int, channels: int, size: int, width: int = 64) -> nn
     return nn.Sequential(*layers)
 
 
-def dcgan_discriminator(channels: int, size: int, width: int = 64) -> nn.Sequential:
-    """DCGAN discriminator: 5x5 stride-2 convs with LeakyReLU(0.2) (BN after the first), one logit."""
+def dcgan_discriminator(channels: int, size: int, width: int = 64, outputs: int = 1) -> nn.Sequential:
+    """DCGAN discriminator: 5x5 stride-2 convs with LeakyReLU(0.2) (BN after the first), one logit
+    (or `outputs` linear features, e.g. an encoder's code)."""
     stages = 2 if size == 28 else int(math.log2(size)) - 2
     layers, ch = [], channels
     for i in range(stages):
@@ -91,7 +92,7 @@ def dcgan_discriminator(channels: int, size: int, width: int = 64) -> nn.Sequent
         layers.append(nn.Conv2d(ch, out, 5, 2, padding=2))
         layers += ([nn.BatchNorm2d(out)] if i > 0 else []) + [nn.LeakyReLU(0.2)]
         ch, size = out, (size + 1) // 2
-    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * size * size, 1))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(ch * size * size, outputs))
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -134,7 +135,7 @@ def default_data_dir() -> str:
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None) -> None:
     """The flags every script shares, with the script's own defaults."""
     g = parser.add_argument_group("common")
-    g.add_argument("--dataset", default=dataset, help="ring | grid | mnist | fashion-mnist | PATH.npy (default %(default)s)")
+    g.add_argument("--dataset", default=dataset, help="ring | grid | hd | mnist | fashion-mnist | stacked-mnist | cifar10 | PATH.npy (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
     g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")

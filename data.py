@@ -7,6 +7,14 @@
 * `PATH.npy`: points (N, D), or images (N, H, W) / (N, C, H, W), uint8 or float. Anything else, NaN,
   inf or an empty array is refused with a one-line error. Optional `--centers PATH.json`
   ({"centers": [[...], ...], "sigma": s, "weights": [...]}) lets the mode statistics judge it.
+* `hd`: VEEGAN's 1200-D set as PacGAN's code builds it: 10 modes, each sample (n, 0) + c_k * 1 with
+  n ~ N(0, I_700) in the first 700 coordinates, zeros in the other 500, and the offset c_k added to
+  all 1,200 coordinates.
+* `stacked-mnist`: three MNIST digits drawn independently (with replacement) as the three channels
+  of one image, 1,000 classes 100*d0 + 10*d1 + d2; a fixed training set of 128,000 such triples
+  (PacGAN's config), stored as indices into the digits.
+* `cifar10`: the official python batches. Every batch file's MD5 is checked *before* it is unpickled
+  (a pickle can run code), and the unpickler accepts only numpy arrays, lists and dicts.
 * MNIST and Fashion-MNIST from the official IDX files (gzip or raw), looked up in
   `<data-dir>/<name>/`, then `<data-dir>/` itself (so `--data-dir shared/data/mnist-5k` works), then,
   for Fashion-MNIST, Debian's `/usr/share/datasets/fashion-mnist/`. Missing files are downloaded from
@@ -21,7 +29,9 @@ import gzip
 import hashlib
 import json
 import os
+import pickle
 import struct
+import tarfile
 import urllib.error
 import urllib.request
 import zlib
@@ -71,6 +81,9 @@ class Dataset:
     centers: np.ndarray | None = None
     sigma: float | None = None
     weights: np.ndarray | None = None
+    noise_dims: int | None = None  # mixtures: Gaussian noise only in the first noise_dims coordinates
+    hq_sigmas: float = 3.0  # mixtures: the protocol's high-quality radius in units of sigma
+    stack_index: torch.Tensor | None = None  # (N, k): sample i stacks array[stack_index[i]] as k channels
     value_range: tuple | None = None  # (lo, hi) of the raw data, used for the affine map into [-1, 1]
     integer: bool = False  # uint8 data: generated samples are written back as uint8
 
@@ -85,12 +98,18 @@ class Dataset:
         return (lo + hi) / 2, max(float(np.max(hi - lo)) / 2 / margin, 1e-12)
 
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        if self.stack_index is not None:
+            rows = self.stack_index[torch.randint(len(self.stack_index), (n,), generator=generator)]
+            return self.array[rows].flatten(1, 2).float()
         if self.array is not None:
             idx = torch.randint(len(self.array), (n,), generator=generator)
             return self.array[idx].float()
         k = torch.multinomial(torch.as_tensor(self.weights, dtype=torch.float32), n, replacement=True,
                               generator=generator)
-        noise = torch.randn(n, self.centers.shape[1], generator=generator)
+        dim = self.centers.shape[1]
+        noise = torch.randn(n, self.noise_dims or dim, generator=generator)
+        if self.noise_dims:
+            noise = torch.cat([noise, torch.zeros(n, dim - self.noise_dims)], 1)
         return torch.as_tensor(self.centers, dtype=torch.float32)[k] + self.sigma * noise
 
 
@@ -119,11 +138,98 @@ def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> Dataset:
     return ds
 
 
+HD_OFFSETS = (-1.0, -0.5, 0.0, 0.5, -2.0, -2.5, 10.0, 0.25, -13.0, -5.5)  # PacGAN pacgan/datasets.py
+
+
+def hd(dim: int = 1200, noise_dims: int = 700) -> Dataset:
+    """VEEGAN's 10 modes of 700-D unit Gaussians embedded in 1200-D, built as PacGAN's code builds it."""
+    ds = mixture("hd", np.asarray(HD_OFFSETS)[:, None] * np.ones((1, dim)), 1.0)
+    ds.noise_dims, ds.hq_sigmas = noise_dims, 10.0  # VEEGAN: high quality within 10 sigma in 1200-D
+    ds.description = (f"hd: 10 modes c*1 in {dim}-D, c in {list(HD_OFFSETS)}, unit noise in the first "
+                      f"{noise_dims} coordinates, zeros in the other {dim - noise_dims}")
+    return ds
+
+
+def stacked_mnist(digits: Dataset, n: int = 128_000, seed: int = 0) -> Dataset:
+    """Three independent digits per image as its channels; label 100*d0 + 10*d1 + d2 (1,000 modes).
+
+    The n triples are drawn once, uniformly with replacement, from the digits' training split (its
+    test split stays unseen for the per-channel classifier's accuracy)."""
+    gen = torch.Generator().manual_seed(seed)
+    index = torch.randint(len(digits.array), (n, 3), generator=gen)
+    labels = torch.as_tensor(digits.labels)[index]
+    desc = f"stacked-mnist: {n} triples of {len(digits.array)} {digits.name} digits as RGB 3x28x28, 1,000 modes"
+    return Dataset("stacked-mnist", "images", (3, *digits.shape[1:]), desc, array=digits.array,
+                   labels=(labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]).numpy(), stack_index=index,
+                   value_range=(0.0, 255.0), integer=True)
+
+
+# ----------------------------------------------------------------------------- CIFAR-10
+
+CIFAR_URLS = ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+CIFAR_ARCHIVE_MD5 = "c58f30108f718f92721af3b95e74349a"
+CIFAR_FOLDER = "cifar-10-batches-py"
+CIFAR_MD5 = {  # as published with the data set (and checked by torchvision)
+    "data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751", "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb", "test_batch": "40351d587109b95175f43aff81a1287e"}
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Refuses every global but numpy's array reconstruction (and the codec protocol 2 uses for bytes),
+    so a batch file cannot run code."""
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a CIFAR batch")
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 3, 32, 32), labels) of one python batch, after its MD5 matched."""
+    name = os.path.basename(path)
+    if md5sum(path) != CIFAR_MD5[name]:
+        raise UserError(f"{path} does not have the official MD5 {CIFAR_MD5[name]}; delete the "
+                        f"{CIFAR_FOLDER} folder so the archive is downloaded and checked again")
+    try:
+        with open(path, "rb") as f:
+            batch = _ArrayUnpickler(f, encoding="bytes").load()
+        images = np.asarray(batch[b"data"], np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch[b"labels"], np.int64)
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as err:
+        raise UserError(f"{path} is not a CIFAR-10 python batch ({err}); delete it") from None
+    if len(images) != len(labels):
+        raise UserError(f"{path} holds {len(images)} images but {len(labels)} labels; delete it")
+    return images, labels
+
+
+def load_cifar10(data_dir: str) -> Dataset:
+    """CIFAR-10 from `<data-dir>/cifar-10-batches-py/` or `<data-dir>/cifar10/...`; downloaded if absent."""
+    candidates = [os.path.join(data_dir, CIFAR_FOLDER), os.path.join(data_dir, "cifar10", CIFAR_FOLDER)]
+    folder = next((c for c in candidates if all(os.path.isfile(os.path.join(c, f)) for f in CIFAR_MD5)), None)
+    if folder is None:
+        target = os.path.join(data_dir, "cifar10")
+        archive = download("cifar-10-python.tar.gz", target, CIFAR_URLS, CIFAR_ARCHIVE_MD5)
+        with tarfile.open(archive, "r:gz") as tar:  # only the six batch files, never paths outside target
+            members = [m for m in tar.getmembers() if m.isfile() and m.name in {f"{CIFAR_FOLDER}/{f}" for f in CIFAR_MD5}]
+            tar.extractall(target, members=members, filter="data")
+        folder = candidates[1]
+    train = [read_cifar_batch(os.path.join(folder, f"data_batch_{i}")) for i in range(1, 6)]
+    test_images, test_labels = read_cifar_batch(os.path.join(folder, "test_batch"))
+    images = np.concatenate([t[0] for t in train])
+    return Dataset("cifar10", "images", (3, 32, 32), f"cifar10: {len(images)} train / {len(test_images)} test "
+                   f"images 3x32x32 from {folder}", array=torch.as_tensor(images),
+                   labels=np.concatenate([t[1] for t in train]), test_images=torch.as_tensor(test_images),
+                   test_labels=test_labels, value_range=(0.0, 255.0), integer=True)
+
+
 # ----------------------------------------------------------------------------- user .npy
 
 def load_npy(path: str, centers_path: str | None = None) -> Dataset:
     if not os.path.isfile(path):
-        raise UserError(f"data set file {path} not found; pass an existing .npy file or one of ring, grid, mnist, fashion-mnist")
+        raise UserError(f"data set file {path} not found; pass an existing .npy file or a built-in data set name")
     try:
         x = np.load(path, allow_pickle=False)
     except Exception as err:
@@ -267,8 +373,15 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
         return ring()
     if spec == "grid":
         return grid()
+    if spec == "hd":
+        return hd()
     if spec in ("mnist", "fashion-mnist"):
         return load_idx_dataset(spec, data_dir)
+    if spec == "stacked-mnist":
+        return stacked_mnist(load_idx_dataset("mnist", data_dir))
+    if spec == "cifar10":
+        return load_cifar10(data_dir)
     if spec.endswith(".npy"):
         return load_npy(spec, centers)
-    raise UserError(f"unknown data set '{spec}'; use ring, grid, mnist, fashion-mnist or a path to a .npy file")
+    raise UserError(f"unknown data set '{spec}'; use ring, grid, hd, mnist, fashion-mnist, stacked-mnist, "
+                    "cifar10 or a path to a .npy file")

@@ -12,18 +12,13 @@ Flags after `--` go to every run of masked_weighted_gan.py (e.g. `-- --lr 1e-3`)
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
-import json
 import os
 import shutil
-import subprocess
 import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import common  # noqa: E402
+from runner import ROOT, common, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "masked_weighted_gan.py")
 ARMS = {"constant": ["--prior", "constant"], "masked": ["--prior", "masked"], "weighted": ["--prior", "weighted"]}
@@ -33,51 +28,18 @@ MASKED_AT_GENERATION = "masked at generation"
 PAPER_EMD = {"constant": 0.3195, "masked": 0.1328, "weighted": 0.0891, "masked at generation": 0.3378}  # WGAN, r 0.5
 
 
-def run_all(jobs: list[tuple[str, list[str]]], workers: int) -> None:
-    """Run (run_dir, flags) pairs that have no final_metrics.json yet, `workers` at a time."""
-    todo = [(d, f) for d, f in jobs if not os.path.isfile(os.path.join(d, "final_metrics.json"))]
-    print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-
-    def one(job):
-        run_dir, flags = job
-        os.makedirs(run_dir, exist_ok=True)
-        resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir]
-        with open(os.path.join(run_dir, "stdout.log"), "a") as log:
-            code = subprocess.run([sys.executable, SCRIPT, *flags, *resume, "--device", "cpu"], stdout=log,
-                                  stderr=subprocess.STDOUT, env=env).returncode
-        print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
-        return code
-
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        failed = sum(code != 0 for code in pool.map(one, todo))
-    if failed:
-        raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
-
-
-def load(run_dir: str) -> tuple[dict, list[dict]]:
-    with open(os.path.join(run_dir, "final_metrics.json")) as f:
-        final = json.load(f)
-    return final, common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-
-
-def mean_std(values, digits: int = 4) -> str:
-    values = np.asarray(values, float)
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1) if len(values) > 1 else 0:.{digits}f}"
-
-
 def table(args, extra: list[str]) -> None:
     base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.eval_every), *extra]
     runs = {arm: [os.path.join(args.runs, f"table-{args.loss}-{arm.replace(' ', '_')}-s{seed}") for seed in range(args.seeds)]
             for arm in [*ARMS, MASKED_AT_GENERATION]}
-    run_all([(d, [*flags, *base, "--seed", str(seed)]) for arm, flags in ARMS.items()
+    run_all([(SCRIPT, d, [*flags, *base, "--seed", str(seed)]) for arm, flags in ARMS.items()
              for seed, d in enumerate(runs[arm])], args.jobs)
     for trained, masked in zip(runs["constant"], runs[MASKED_AT_GENERATION]):
         if not os.path.isfile(os.path.join(masked, "final_metrics.json")):
             os.makedirs(masked, exist_ok=True)
             for name in ("args.json", "ckpt.pt"):
                 shutil.copyfile(os.path.join(trained, name), os.path.join(masked, name))
-    run_all([(d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs)
+    run_all([(SCRIPT, d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs)
     rows, curves, summary = [], {}, {}
     for arm, dirs in runs.items():
         finals, logs = zip(*(load(d) for d in dirs))
@@ -106,7 +68,7 @@ def rates(args, extra: list[str]) -> None:
             "--prior", "masked", *extra]
     grid = [round(r, 2) for r in np.arange(0.1, 1.01, 0.1)]
     runs = {r: [os.path.join(args.runs, f"rates-{args.loss}-r{r:.1f}-s{seed}") for seed in range(args.seeds)] for r in grid}
-    run_all([(d, [*base, "--rate", str(r), "--seed", str(seed)]) for r in grid for seed, d in enumerate(runs[r])],
+    run_all([(SCRIPT, d, [*base, "--rate", str(r), "--seed", str(seed)]) for r in grid for seed, d in enumerate(runs[r])],
             args.jobs)
     summary, rows = {}, []
     for r, dirs in runs.items():
@@ -122,15 +84,6 @@ def rates(args, extra: list[str]) -> None:
     common.line_plot_png(name + ".png", {"masked prior": (grid, emd.mean(1), emd.std(1))},
                          f"ring, {args.loss}: final EMD against masking rate ({args.seeds} seeds)", "masking rate r",
                          "EMD", hlines={"data floor": floor})
-
-
-def write_outputs(name: str, header: str, rows: list[str], summary: dict, args) -> None:
-    os.makedirs(os.path.dirname(name), exist_ok=True)
-    common.write_json(name + ".json", {"command": " ".join(sys.argv), "args": vars(args), "results": summary})
-    with open(name + ".md", "w") as f:
-        f.write(f"`python {' '.join(sys.argv)}`\n\n{header}\n" + "\n".join(rows) + "\n")
-    print(open(name + ".md").read())
-    print(f"wrote {name}.md, .json, .png")
 
 
 def main(argv=None) -> None:

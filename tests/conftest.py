@@ -46,3 +46,20 @@ def mnist_dir(tmp_path):
         write_idx(str(folder / f"{split}-images-idx3-ubyte.gz"), images)
         write_idx(str(folder / f"{split}-labels-idx1-ubyte.gz"), labels)
     return tmp_path
+
+
+def write_cifar(folder, n=12, seed=0):
+    """A tiny CIFAR-10 python-batch folder (cifar-10-batches-py) with n images per batch; returns the
+    MD5 table its files have, to stand in for the official one."""
+    import hashlib
+    import pickle
+    rng = np.random.default_rng(seed)
+    os.makedirs(folder, exist_ok=True)
+    md5 = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), b"labels": rng.integers(0, 10, n).tolist()}
+        path = os.path.join(folder, name)
+        with open(path, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+        md5[name] = hashlib.md5(open(path, "rb").read()).hexdigest()
+    return md5

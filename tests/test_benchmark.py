@@ -26,3 +26,19 @@ def test_table_runs_every_arm_and_resumes(tmp_path):
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert "6 of 6 runs already done" in second.stdout and "2 of 2 runs already done" in second.stdout
     assert (tmp_path / "res" / "masked_weighted_wgan.md").read_text() == table  # same runs, same table
+
+
+def test_veegan_table_runs_every_method_and_resumes(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--datasets", "ring", "--seeds", "1",
+           "--steps", "4", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
+           "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    table = (tmp_path / "res" / "veegan_table.md").read_text()
+    for method in ("veegan", "ali", "gan"):
+        assert f"| ring | {method} |" in table
+    results = json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]
+    assert len(results["ring"]["veegan"]["modes"]) == 1
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "3 of 3 runs already done" in second.stdout
+    assert (tmp_path / "res" / "veegan_table.md").read_text() == table

@@ -7,7 +7,7 @@ import torch
 
 import data
 from common import UserError
-from conftest import fake_digits, write_idx
+from conftest import fake_digits, write_cifar, write_idx
 
 
 def test_ring_has_eight_distinct_modes_at_radius_one():
@@ -150,3 +150,54 @@ def test_centers_json(tmp_path):
     assert centers.shape == (2, 2) and sigma == 0.1 and weights.tolist() == [0.5, 0.5]
     with pytest.raises(UserError, match="3-D"):
         data.read_centers(str(tmp_path / "c.json"), 3)
+
+
+def test_hd_is_pacgans_1200d_set():
+    ds = data.hd()
+    x = ds.sample(3000, torch.Generator().manual_seed(0)).numpy()
+    k = ds.centers.shape[0]
+    assert x.shape == (3000, 1200) and k == 10
+    offsets = x[:, 700:]  # the 500 constant coordinates carry only the mode's offset c_k
+    assert (offsets == offsets[:, :1]).all() and set(np.round(offsets[:, 0], 4)) == set(data.HD_OFFSETS)
+    noise = x[:, :700] - offsets[:, :1]
+    assert abs(noise.std() - 1) < 0.01 and abs(noise.mean()) < 0.01
+
+
+def test_stacked_mnist_labels_match_channels(mnist_dir):
+    digits = data.load_idx_dataset("mnist", str(mnist_dir))
+    ds = data.stacked_mnist(digits, n=500, seed=0)
+    assert ds.shape == (3, 28, 28) and len(ds.labels) == 500 and ds.labels.max() < 1000
+    index = ds.stack_index[7]
+    want = 100 * digits.labels[index[0]] + 10 * digits.labels[index[1]] + digits.labels[index[2]]
+    assert ds.labels[7] == want
+    batch = ds.sample(4, torch.Generator().manual_seed(0))
+    assert batch.shape == (4, 3, 28, 28)
+
+
+def test_cifar_batches_are_checked_before_unpickling(tmp_path, monkeypatch):
+    folder = tmp_path / "cifar-10-batches-py"
+    monkeypatch.setattr(data, "CIFAR_MD5", write_cifar(str(folder)))
+    ds = data.load_dataset("cifar10", str(tmp_path))
+    assert ds.shape == (3, 32, 32) and len(ds.array) == 60 and len(ds.test_images) == 12
+    monkeypatch.setattr(data, "CIFAR_MD5", {**data.CIFAR_MD5, "test_batch": "0" * 32})
+    with pytest.raises(UserError, match="official MD5"):
+        data.load_dataset("cifar10", str(tmp_path))
+
+
+def test_cifar_unpickler_refuses_code(tmp_path, monkeypatch):
+    import hashlib
+    import pickle
+    folder = tmp_path / "cifar-10-batches-py"
+    md5 = write_cifar(str(folder))
+    evil = folder / "test_batch"
+    evil.write_bytes(pickle.dumps({b"data": os.system}))  # a global that is not a numpy array
+    md5["test_batch"] = hashlib.md5(evil.read_bytes()).hexdigest()
+    monkeypatch.setattr(data, "CIFAR_MD5", md5)
+    with pytest.raises(UserError, match="not a CIFAR-10 python batch"):
+        data.load_dataset("cifar10", str(tmp_path))
+
+
+def test_missing_cifar_offline_names_the_archive(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "CIFAR_URLS", ["http://127.0.0.1:9/"])
+    with pytest.raises(UserError, match="cifar-10-python.tar.gz"):
+        data.load_dataset("cifar10", str(tmp_path))

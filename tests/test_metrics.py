@@ -69,3 +69,33 @@ def test_classifier_trains_caches_and_judges(tmp_path, mnist_dir):
     only_threes = torch.as_tensor(images[labels == 3])[:, None]
     hist = metrics.class_histogram(again, metrics.to_unit_range(only_threes))
     assert hist["class_shares"][3] > 0.9 and hist["class_kl"] > 1.5
+
+
+def test_calibrated_radius_holds_real_data_and_the_literal_rule_does_not():
+    assert metrics.calibrated_radius(1.0, 700) == pytest.approx(28.66, abs=0.01)
+    assert metrics.calibrated_radius(0.01, 2) == pytest.approx(0.0372, abs=1e-4)
+
+
+def test_stacked_histogram_counts_digit_triples():
+    class ByMean:  # a stand-in classifier: the digit is the channel's mean value
+        def predict(self, images):
+            return images.mean((1, 2, 3)).round().long().numpy()
+    images = torch.zeros(6, 3, 4, 4)
+    for i, triple in enumerate([(1, 2, 3), (1, 2, 3), (0, 0, 7), (9, 9, 9), (9, 9, 9), (9, 9, 9)]):
+        for c, d in enumerate(triple):
+            images[i, c] = d
+    stats = metrics.stacked_histogram(ByMean(), images)
+    p = np.array([2, 1, 3]) / 6
+    assert stats["modes"] == 3 and stats["kl"] == pytest.approx(float(np.sum(p * np.log(p * 1000))))
+
+
+def test_ivom_finds_images_the_generator_can_make():
+    torch.manual_seed(0)
+    generator = torch.nn.Sequential(torch.nn.Linear(4, 12), torch.nn.Tanh(), torch.nn.Unflatten(1, (3, 2, 2)))
+    with torch.no_grad():
+        reachable = generator(torch.randn(5, 4) * 0.5)
+    errors, best = metrics.inference_via_optimization(generator, 4, reachable, steps=300, restarts=2, lr=0.05)
+    assert errors.shape == (5,) and errors.max() < 1e-3 and best.shape == (5, 3, 2, 2)
+    unreachable = torch.ones(2, 3, 2, 2) * 0.999 * torch.tensor([1, -1]).view(2, 1, 1, 1)
+    far, _ = metrics.inference_via_optimization(generator, 4, unreachable, steps=50, restarts=2)
+    assert far.min() > errors.max()

@@ -1,0 +1,69 @@
+"""VEEGAN's Table 1 from one command: ring, grid and 1200-D, VEEGAN, ALI and the plain GAN, N seeds.
+
+    python benchmarks/veegan.py --steps 10000             # 3 data sets x 3 methods x 5 seeds
+    python benchmarks/veegan.py --datasets ring --seeds 2 -- --recon-weight 0
+
+Every method shares the networks, optimiser, batch and step budget (veegan.py's presets). Runs go
+to benchmarks/runs/veegan-<data>-<method>-s<seed>; finished ones are not redone and interrupted ones
+resume, `--jobs` at a time. Results: benchmarks/results/veegan_table.md and .json (per-seed numbers).
+Flags after `--` go to every run of veegan.py.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import numpy as np
+
+from runner import ROOT, common, load, mean_std, run_all, write_outputs
+
+SCRIPT = os.path.join(ROOT, "veegan.py")
+METHODS = ["veegan", "ali", "gan"]
+# VEEGAN Table 1 (5 runs, 2,500 samples): (modes, % high quality) [V, akashgit/VEEGAN tab.png]
+PAPER = {("ring", "gan"): (1, 99.3), ("ring", "ali"): (2.8, 0.13), ("ring", "veegan"): (8, 52.9),
+         ("grid", "gan"): (3.3, 0.5), ("grid", "ali"): (15.8, 1.6), ("grid", "veegan"): (24.6, 40),
+         ("hd", "gan"): (1.6, 2.0), ("hd", "ali"): (3, 5.4), ("hd", "veegan"): (5.5, 28.29)}
+KEYS = ("modes", "hq", "modes_calibrated", "hq_calibrated", "kl", "emd", "emd_floor", "real_hq", "wall_s", "steps_per_s")
+
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--datasets", nargs="+", default=["ring", "grid", "hd"], choices=["ring", "grid", "hd"])
+    p.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
+    p.add_argument("--seeds", type=int, default=5, help="seeds per cell (paper 5)")
+    p.add_argument("--steps", type=int, default=10_000, help="iterations per run (the notebook: 100,000)")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
+    p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the table goes")
+    p.add_argument("--name", default="veegan_table", help="file name of the table")
+    args = p.parse_args(argv)
+    cells = [(d, m) for d in args.datasets for m in args.methods]
+    runs = {cell: [os.path.join(args.runs, f"veegan-{cell[0]}-{cell[1]}-{args.steps}-s{s}") for s in range(args.seeds)]
+            for cell in cells}
+    flags = ["--steps", str(args.steps), *extra]
+    run_all([(SCRIPT, d, ["--dataset", data, "--method", method, "--seed", str(seed), *flags])
+             for (data, method), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
+    rows, summary = [], {}
+    for (data, method), dirs in runs.items():
+        finals = [load(d)[0] for d in dirs]
+        cell = summary.setdefault(data, {})[method] = {k: [f[k] for f in finals] for k in KEYS}
+        paper = PAPER.get((data, method))
+        n_modes = {"ring": 8, "grid": 25, "hd": 10}[data]
+        rows.append(f"| {data} | {method} | {mean_std(cell['modes'], 1)} / {n_modes} | {mean_std(cell['hq'], 1)} | "
+                    f"{mean_std(cell['modes_calibrated'], 1)} | {mean_std(cell['hq_calibrated'], 1)} | "
+                    f"{mean_std(cell['kl'], 3)} | {mean_std(cell['emd'], 3)} ({np.mean(cell['emd_floor']):.3f}) | "
+                    f"{f'{paper[0]} / {paper[1]}' if paper else '—'} | {np.mean(cell['real_hq']):.1f} | "
+                    f"{np.mean(cell['wall_s']):.0f} | {' '.join(str(m) for m in cell['modes'])} |")
+    header = (f"{args.seeds} seeds, {args.steps} iterations each, 2,500 samples per run (VEEGAN protocol).\n\n"
+              "| data | method | modes | HQ % | modes (calibrated) | HQ % (calibrated) | KL | EMD (floor) | "
+              "paper modes / HQ % | real data HQ % | wall s per run | modes per seed |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    write_outputs(os.path.join(args.results, args.name), header, rows, summary, args)
+
+
+if __name__ == "__main__":
+    common.run_main(main)

@@ -1,0 +1,127 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import data
+import veegan
+from conftest import ROOT, write_cifar
+
+TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--z-dim", "8", "--hidden", "16",
+        "--device", "cpu"]
+
+
+def run(tmp_path, *extra, name="run"):
+    out = str(tmp_path / name)
+    return out, veegan.main([*TINY, "--out", out, *extra])
+
+
+@pytest.mark.parametrize("method", ["veegan", "ali", "gan"])
+@pytest.mark.parametrize("dataset", ["ring", "hd"])
+def test_smoke_every_method_on_points(tmp_path, method, dataset):
+    out, final = run(tmp_path, "--method", method, "--dataset", dataset)
+    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png", "mode_hist.png",
+                 "curves.png", "ckpt.pt"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    for key in ("emd", "emd_floor", "emd_n", "modes", "hq", "kl", "modes_calibrated", "hq_calibrated", "real_hq"):
+        assert key in final
+    assert np.load(os.path.join(out, "samples.npy")).shape == (64, 2 if dataset == "ring" else 1200)
+    state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
+    assert state["step"] == 6 and ("F" in state) == (method != "gan")
+    if dataset == "hd":
+        assert final["real_hq"] == 0.0  # the literal 10-sigma rule fails real data ...
+        assert final["real_hq_calibrated"] > 95  # ... the calibrated radius does not
+
+
+def test_image_data_sets_and_ivom(tmp_path, mnist_dir, monkeypatch):
+    _, final = run(tmp_path, "--dataset", "stacked-mnist", "--data-dir", str(mnist_dir), name="stacked")
+    assert 1 <= final["modes"] <= 64 and 0 <= final["kl"] <= np.log(1000) + 1e-9 and final["classifier_accuracy"] > 0.5
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(mnist_dir), "--method", "ali", name="mnist")
+    assert os.path.isfile(os.path.join(out, "class_hist.png")) and "class_kl" in final
+    monkeypatch.setattr(data, "CIFAR_MD5", write_cifar(str(tmp_path / "c" / "cifar-10-batches-py")))
+    out, final = run(tmp_path, "--dataset", "cifar10", "--data-dir", str(tmp_path / "c"), "--ivom-n", "4",
+                     "--ivom-steps", "3", "--ivom-restarts", "2", name="cifar")
+    assert np.load(os.path.join(out, "samples.npy")).shape == (64, 3, 32, 32)
+    assert 0 < final["ivom_mse"] < 1 and final["ivom_n"] == 4 and os.path.isfile(os.path.join(out, "ivom.png"))
+
+
+def test_losses_match_hand_computed_values():
+    d_gen, d_rec = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 0.0])
+    sig = lambda t: 1 / (1 + np.exp(-t))  # noqa: E731
+    o_lr = -np.mean(np.log(sig(np.array([2.0, -1.0])))) - np.mean(np.log(1 - sig(np.array([0.5, 0.0]))))
+    assert veegan.discriminator_loss(d_gen, d_rec).item() == pytest.approx(o_lr, rel=1e-6)
+    z, z_rec = torch.tensor([[1.0, 2.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [3.0, 0.0]])
+    assert veegan.noise_reconstruction(z, z_rec).item() == pytest.approx((0.5 * 5 + 0.5 * 9) / 2)
+    assert veegan.veegan_loss(d_gen, torch.tensor(3.5), 2.0).item() == pytest.approx(0.5 + 7.0)  # raw logit mean
+    ali = -np.mean(np.log(1 - sig(np.array([2.0, -1.0])))) - np.mean(np.log(sig(np.array([0.5, 0.0]))))
+    assert veegan.ali_loss(d_gen, d_rec).item() == pytest.approx(ali, rel=1e-6)
+
+
+def step_gradients(method, recon_weight=1.0):
+    """Gradients one train_step leaves on F, and the gradient of the autoencoder term alone at the same noise."""
+    args = veegan.build_parser().parse_args(["--method", method, "--z-dim", "6", "--hidden", "16"])
+    args.recon_weight, args.lr = recon_weight, 0.0
+    torch.manual_seed(0)
+    G, F_, D = veegan.build_networks(method, data.ring(), args)
+    real = data.ring().sample(16, torch.Generator().manual_seed(1))
+    z_gen = torch.Generator().manual_seed(2)
+    before = z_gen.get_state()
+    zero_lr = [torch.optim.SGD(net.parameters(), lr=0.0) for net in (D, G)]
+    veegan.train_step(G, F_, D, *zero_lr, real, args, z_gen)
+    step_grads = [p.grad for p in F_.parameters()]
+    z_gen.set_state(before)
+    z, eps = veegan.sample_noise(16, args, z_gen)
+    recon = recon_weight * veegan.noise_reconstruction(z, F_(veegan.generate(G, z, eps)))
+    return step_grads, torch.autograd.grad(recon, list(F_.parameters()))
+
+
+def test_reconstructor_gets_only_the_autoencoder_gradient():
+    step_grads, recon_grads = step_gradients("veegan")
+    for got, want in zip(step_grads, recon_grads):
+        torch.testing.assert_close(got, want)  # no adversarial part under VEEGAN (Algorithm 1)
+    step_grads, recon_grads = step_gradients("veegan", recon_weight=0.0)
+    assert all(g is None or not g.any() for g in step_grads)  # weight 0 is not ALI: F gets nothing at all
+    step_grads, _ = step_gradients("ali")
+    assert all(g is not None for g in step_grads) and sum(g.abs().sum() for g in step_grads) > 0  # ALI: adversarial
+
+
+def test_same_seed_same_numbers_and_resume(tmp_path):
+    _, a = run(tmp_path, name="a")
+    _, b = run(tmp_path, name="b")
+    _, c = run(tmp_path, "--seed", "1", name="c")
+    assert a["emd"] == b["emd"] and a["hq_calibrated"] == b["hq_calibrated"] and c["emd"] != a["emd"]
+    part, _ = run(tmp_path, "--steps", "3", "--ckpt-every", "3", name="part")
+    resumed = veegan.main(["--resume", part, "--steps", "6"])
+    assert resumed["emd"] == a["emd"] and resumed["kl"] == a["kl"]
+    np.testing.assert_array_equal(np.load(os.path.join(part, "samples.npy")),
+                                  np.load(str(tmp_path / "a" / "samples.npy")))
+
+
+def test_user_points_are_mapped_and_judged_in_their_own_units(tmp_path):
+    rng = np.random.default_rng(0)
+    centers = 30 * np.array([[1.0, 0.0], [-1.0, 0.0]]) + [500.0, 20.0]
+    np.save(tmp_path / "mix.npy", centers[rng.integers(0, 2, 1000)] + rng.normal(0, 1.0, (1000, 2)))
+    (tmp_path / "mix.json").write_text(json.dumps({"centers": centers.tolist(), "sigma": 1.0}))
+    out, final = run(tmp_path, "--dataset", str(tmp_path / "mix.npy"), "--centers", str(tmp_path / "mix.json"))
+    assert np.abs(np.load(os.path.join(out, "samples.npy")).mean(0) - [500, 20]).max() < 60
+    assert 1 < final["emd_floor"] < 10 and final["real_hq"] > 95
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, os.path.join(ROOT, "veegan.py"), *TINY, *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--dataset", "nope"], "unknown data set"),
+    (["--ivom-n", "5"], "--ivom-n needs an image data set"),
+    (["--batch", "1"], "--batch >= 2"),
+])
+def test_bad_input_one_line_error(tmp_path, flags, message):
+    result = cli(*flags, "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()

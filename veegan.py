@@ -1,0 +1,397 @@
+"""VEEGAN: a reconstructor network and a noise autoencoder against mode collapse.
+
+Srivastava, Valkov, Russell, Gutmann & Sutton, "VEEGAN: Reducing Mode Collapse in GANs using
+Implicit Variational Learning", NIPS 2017 (arXiv 1705.07761). Generator G: z -> x, reconstructor
+F: x -> z with p_theta(z|x) = N(F(x), I), discriminator D(z, x) on joint pairs (a logit). The
+generator and the reconstructor minimise the estimate of the paper's bound
+
+    O^(omega, gamma, theta) = 1/N sum_i D_omega(z^i, x_g^i) + 1/N sum_i d(z^i, F_theta(x_g^i)),
+
+d the l2 autoencoder loss on the noise, while D minimises the log-ratio loss
+
+    O_LR = -E_gamma[log sigma(D(z, x))] - E_theta[log(1 - sigma(D(z, x)))]
+
+over generator pairs (z, G(z)) and reconstructor pairs (z_g ~ p_theta(z|x), x ~ data).
+Algorithm 1: one D step and one G/F step per iteration, simultaneous, on the same samples; F gets
+only the autoencoder gradient.
+
+`--method ali` is a true ALI/BiGAN arm with the same networks: the encoder F is trained
+adversarially so that (F(x) + noise, x) looks like a generator pair, and there is no autoencoder.
+(VEEGAN with `--recon-weight 0` is not ALI: F gets no gradient at all and stays random.)
+`--method gan` is the plain GAN of the same G with a D on x alone.
+
+Settings and their sources ([V] read in the official notebook / PacGAN's code, [I] ours):
+* Points [V notebook]: z ~ N(0, I_254) plus one extra N(0, 1) input epsilon fed to G only and not
+  reconstructed; G and F two hidden layers of 128 ReLU, linear outputs; D one hidden layer of 128
+  ReLU on concat(z, x); F's output is the mean of N(F(x), I), so z_g = F(x) + N(0, I); d = half
+  the squared error summed over z's dimensions (the Gaussian's negative log-likelihood), weight 1;
+  Adam lr 1e-3, beta1 0.5; batch 500. The notebook trains 100,000 iterations; our default is
+  shorter (below) and the README gives the length of every reported run.
+* Images: DCGAN networks (5x5, stride 2), z 100 + epsilon, Adam 2e-4, beta1 0.5, batch 64 [V PacGAN's
+  stacked-MNIST VEEGAN config]; F a DCGAN encoder; D(z, x) = MLP(concat(conv features of x, z)) [I:
+  the paper's image networks live in its appendix, which no available source reproduces].
+* The plain GAN uses the standard non-saturating loss -log sigma(D(G(z))) [I]; ALI the non-saturating
+  form of its adversarial game for both G and F [I, as in Dumoulin et al.'s code].
+* Data: built-in mixtures are trained in the paper's units (the generator's output is linear); a
+  user's points are mapped by the affine map printed at start; images into [-1, 1].
+* Evaluation (VEEGAN protocol): 2,500 samples, nearest mode, high quality within 3 sigma (2-D) or
+  10 sigma (1200-D), modes = nearest modes of >= 1 high-quality sample, averaged over 5 runs. In
+  1200-D the 10-sigma rule fails even for real data (0 %), so a calibrated share (the radius that
+  holds 99.9 % of a mode's own samples) is reported beside it, with real data's own scores.
+  Stacked MNIST: 26,000 samples, each channel judged by the MNIST classifier, KL to uniform over
+  1,000. CIFAR-10: IvOM, the mean squared error of the best G(z) for real test images.
+
+Run:
+    python veegan.py                                   # ring, VEEGAN, 10,000 steps
+    python veegan.py --dataset grid --method ali
+    python veegan.py --dataset hd --steps 20000
+    python veegan.py --dataset stacked-mnist --data-dir ../shared/data/mnist-5k --steps 2000
+    python veegan.py --dataset cifar10 --steps 50000   # GPU; IvOM on 100 test images at the end
+    python benchmarks/veegan.py --steps 20000          # Table 1: ring, grid, hd x 3 methods x 5 seeds
+Expected numbers: README.md, "VEEGAN".
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import common
+import data as datasets
+import metrics
+
+PRESETS = {
+    "mlp": dict(z_dim=254, batch=500, lr=1e-3, hidden=128),  # official notebook [V]
+    "dcgan": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's VEEGAN stacked-MNIST config [V]; hidden [I]
+}
+BETA1 = 0.5  # [V] notebook and PacGAN
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(p, dataset="ring", steps=10_000, batch=None)
+    g = p.add_argument_group("method")
+    g.add_argument("--method", default="veegan", choices=["veegan", "ali", "gan"],
+                   help="VEEGAN, ALI/BiGAN (adversarial encoder), or the plain GAN of the same G")
+    g.add_argument("--recon-weight", type=float, default=1.0, help="weight of the noise autoencoder term d (paper 1)")
+    g.add_argument("--extra-noise", type=int, default=1, help="extra noise inputs of G that are not reconstructed (paper 1)")
+    g = p.add_argument_group("training")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (254 points, 100 images)")
+    g.add_argument("--hidden", type=int, default=None, help="hidden units of the MLPs (128 points) / of D's head (images)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate for all networks (1e-3 points, 2e-4 images)")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, 26,000 stacked MNIST, else 2,000)")
+    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor (exact EMD is O(n^3))")
+    g.add_argument("--ivom-n", type=int, default=None, help="test images for IvOM at the end (100 for cifar10, else 0)")
+    g.add_argument("--ivom-steps", type=int, default=200, help="Adam steps on z per IvOM restart")
+    g.add_argument("--ivom-restarts", type=int, default=3, help="random starts per test image; the best counts")
+    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    return p
+
+
+# ----------------------------------------------------------------------------- networks
+
+class JointDiscriminator(nn.Module):
+    """D(z, x): a logit on the pair. Points: MLP on concat(z, x); images: conv features of x, then concat z."""
+
+    def __init__(self, x_features: nn.Module, feature_dim: int, z_dim: int, hidden: int, activation=nn.ReLU):
+        super().__init__()
+        self.x_features = x_features
+        self.head = common.mlp([feature_dim + z_dim, hidden, 1], activation)
+
+    def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        return self.head(torch.cat([z, self.x_features(x)], 1)).flatten()
+
+
+def build_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module | None, nn.Module]:
+    """G([z, epsilon]) -> x, F(x) -> mean of p(z|x) (None for the plain GAN), D (joint, or on x for the GAN)."""
+    g_in, h = args.z_dim + args.extra_noise, args.hidden
+    if ds.kind == "points":
+        d = ds.shape[0]
+        G = common.mlp([g_in, h, h, d])
+        F_ = common.mlp([d, h, h, args.z_dim])
+        D = JointDiscriminator(nn.Identity(), d, args.z_dim, h) if method != "gan" else common.mlp([d, h, 1])
+        return G, (None if method == "gan" else F_), D
+    c, size = ds.shape[0], ds.shape[1]
+    G = common.dcgan_generator(g_in, c, size)
+    F_ = common.dcgan_discriminator(c, size, outputs=args.z_dim)
+    if method == "gan":
+        D = common.dcgan_discriminator(c, size)
+    else:
+        D = JointDiscriminator(common.dcgan_discriminator(c, size, outputs=h), h, args.z_dim, h, lambda: nn.LeakyReLU(0.2))
+    for net in (G, F_, D):
+        net.apply(common.dcgan_init)
+    return G, (None if method == "gan" else F_), D
+
+
+def sample_noise(n: int, args, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """z ~ N(0, I_k) (reconstructed) and epsilon ~ N(0, I) (fed to G only)."""
+    z = torch.randn(n, args.z_dim, generator=gen, device=gen.device)
+    return z, torch.randn(n, args.extra_noise, generator=gen, device=gen.device)
+
+
+def generate(G: nn.Module, z: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    return G(torch.cat([z, eps], 1))
+
+
+def reconstructor_sample(F_: nn.Module, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """z_g ~ p_theta(z|x) = N(F_theta(x), I)."""
+    mean = F_(x)
+    return mean + torch.randn(mean.shape, generator=gen, device=gen.device)
+
+
+# ----------------------------------------------------------------------------- losses
+
+def discriminator_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tensor) -> torch.Tensor:
+    """O_LR = -E_gamma[log sigma(D(z, x))] - E_theta[log(1 - sigma(D(z, x)))]: generator pairs are
+    labelled 1, reconstructor pairs 0 (softplus form: -log sigma(t) = softplus(-t)). The plain GAN
+    uses the same form with its fake and real logits in the two places' roles swapped."""
+    return F.softplus(-d_generator_pairs).mean() + F.softplus(d_reconstructor_pairs).mean()
+
+
+def noise_reconstruction(z: torch.Tensor, z_reconstructed: torch.Tensor) -> torch.Tensor:
+    """d(z^i, x_g^i) = -log N(z; F(G(z)), I) + const = 1/2 ||z - F_theta(G_gamma(z))||^2, summed over z's dims."""
+    return 0.5 * ((z - z_reconstructed) ** 2).sum(1).mean()
+
+
+def veegan_loss(d_generator_pairs: torch.Tensor, reconstruction: torch.Tensor, weight: float) -> torch.Tensor:
+    """O^ = 1/N sum_i D_omega(z^i, x_g^i) + 1/N sum_i d(z^i, x_g^i): the raw logit, not a cross-entropy."""
+    return d_generator_pairs.mean() + weight * reconstruction
+
+
+def ali_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tensor) -> torch.Tensor:
+    """ALI/BiGAN with labels swapped (non-saturating): G and F make each kind of pair look like the
+    other, -E[log(1 - sigma(D(z, G(z))))] - E[log sigma(D(F(x) + noise, x))]."""
+    return F.softplus(d_generator_pairs).mean() + F.softplus(-d_reconstructor_pairs).mean()
+
+
+# ----------------------------------------------------------------------------- one training step
+
+def train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen):
+    """One simultaneous D and G/F update on the same samples (Algorithm 1): both gradients are taken
+    at the current parameters, then both optimisers step."""
+    z, eps = sample_noise(len(real), args, z_gen)
+    fake = generate(G, z, eps)
+    reconstruction = torch.zeros((), device=real.device)
+    if args.method == "gan":
+        d_fake, d_real = D(fake).flatten(), D(real).flatten()
+        loss_d = discriminator_loss(d_real, d_fake)  # real labelled 1
+        loss_gf = F.softplus(-d_fake).mean()
+    else:
+        d_generator_pairs = D(z, fake)
+        with torch.set_grad_enabled(args.method == "ali"):  # VEEGAN's F gets no gradient from D's game
+            z_reconstructed = reconstructor_sample(F_, real, z_gen)
+        d_reconstructor_pairs = D(z_reconstructed, real)
+        loss_d = discriminator_loss(d_generator_pairs, d_reconstructor_pairs)
+        if args.method == "veegan":
+            reconstruction = noise_reconstruction(z, F_(fake))
+            loss_gf = veegan_loss(d_generator_pairs, reconstruction, args.recon_weight)
+        else:
+            loss_gf = ali_loss(d_generator_pairs, d_reconstructor_pairs)
+    d_params = list(D.parameters())
+    gf_params = list(G.parameters()) + (list(F_.parameters()) if F_ is not None else [])
+    grads_d = torch.autograd.grad(loss_d, d_params, retain_graph=True)
+    grads_gf = torch.autograd.grad(loss_gf, gf_params, allow_unused=True)  # F unused when the AE weight is 0
+    for params, grads in ((d_params, grads_d), (gf_params, grads_gf)):
+        for p, g in zip(params, grads):
+            p.grad = g
+    opt_d.step()
+    opt_gf.step()
+    return loss_d.detach(), loss_gf.detach(), reconstruction.detach()
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
+    G.eval()
+    out = torch.cat([generate(G, *sample_noise(min(args.batch, n - i), args, gen)) for i in range(0, n, args.batch)])
+    G.train()
+    return out
+
+
+def evaluate(G, ds, args, from_model, eval_real, device, classifier) -> tuple[dict, np.ndarray]:
+    """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
+    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    samples = from_model(sample_generator(G, args.eval_n, args, gen).cpu())
+    if ds.kind == "points":
+        result = {"emd": metrics.emd(samples[:args.emd_n].numpy(), eval_real[:args.emd_n]), "emd_floor": args.emd_floor,
+                  "emd_n": args.emd_n}
+        if ds.centers is not None:
+            result.update(metrics.mixture_stats(samples.numpy(), ds))
+        return result, samples.numpy()
+    images = samples.clamp(0, 255).round()
+    result = {}
+    if ds.stack_index is not None:
+        result = metrics.stacked_histogram(classifier, metrics.to_unit_range(images))
+        result["classifier_accuracy"] = args.classifier_accuracy
+    elif classifier is not None:
+        result = metrics.class_histogram(classifier, metrics.to_unit_range(images))
+        result["classifier_accuracy"] = args.classifier_accuracy
+    return result, (images.to(torch.uint8) if ds.integer else samples).numpy()
+
+
+def write_pictures(ds, args, samples: np.ndarray, run_dir: str) -> None:
+    """samples.png (2-D heatmap, hd projection or image grid), mode_hist.png and curves.png for mixtures."""
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    title = f"{args.method}, {args.dataset}, step {args.steps}"
+    if ds.kind == "images":
+        lo, hi = ds.value_range
+        grid = common.image_grid((samples[:64].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2), nrow=8)
+        common.write_png(os.path.join(run_dir, "samples.png"), grid)
+        if rows and "class_shares" in rows[-1]:
+            shares = rows[-1]["class_shares"]
+            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
+                                 f"classes of {args.eval_n} samples, {args.method}")
+        return
+    if ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
+        k = ds.noise_dims
+        view, centers = np.stack([samples[:, :k].mean(1), samples[:, k:].mean(1)], 1), ds.centers[:, :2]
+    else:
+        view, centers = samples[:, :2], (ds.centers[:, :2] if ds.centers is not None else None)
+    if samples.shape[1] >= 2:
+        lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
+        pad = 0.15 * (hi - lo)
+        common.heatmap_png(os.path.join(run_dir, "samples.png"), view, (lo - pad, hi + pad, lo - pad, hi + pad), title, centers)
+    if rows and "mode_counts" in rows[-1]:
+        counts = np.asarray(rows[-1]["mode_counts"], float)
+        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
+                             f"high-quality samples per mode, {args.method}")
+        steps = [r["step"] for r in rows]
+        curves = {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
+                  "HQ %": (steps, [r["hq"] for r in rows])}
+        common.line_plot_png(os.path.join(run_dir, "curves.png"), curves, f"{args.method} on {args.dataset}",
+                             "step", "%")
+
+
+def write_ivom(G, ds, args, device, run_dir: str) -> dict:
+    """IvOM on the first ivom_n test images, optimising G's whole input [z, epsilon]; ivom.png shows
+    each image above its best reconstruction."""
+    images = metrics.to_unit_range(ds.test_images[:args.ivom_n])
+    errors, best = metrics.inference_via_optimization(G, args.z_dim + args.extra_noise, images, args.ivom_steps,
+                                                      args.ivom_restarts, seed=args.seed)
+    pairs = np.stack([images[:16].numpy(), best[:16]], 1).reshape(-1, *images.shape[1:])
+    common.write_png(os.path.join(run_dir, "ivom.png"), common.image_grid(pairs, nrow=16))
+    return {"ivom_mse": float(errors.mean()), "ivom_mse_std": float(errors.std()), "ivom_n": len(errors),
+            "ivom_steps": args.ivom_steps, "ivom_restarts": args.ivom_restarts}
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    digits = datasets.load_idx_dataset("mnist", args.data_dir) if args.dataset == "stacked-mnist" else None
+    ds = datasets.stacked_mnist(digits) if digits else datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    for key, value in PRESETS["mlp" if ds.kind == "points" else "dcgan"].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 26_000 if args.dataset == "stacked-mnist" else 2000)
+    if args.ivom_n is None:
+        args.ivom_n = 100 if args.dataset == "cifar10" else 0
+    if args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.extra_noise < 0 or args.eval_n < 2:
+        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --extra-noise >= 0, --eval-n >= 2")
+    if args.ivom_n and (ds.kind != "images" or ds.test_images is None):
+        raise common.UserError(f"--ivom-n needs an image data set with a test split (cifar10, mnist), not {args.dataset}")
+    args.eval_every = args.eval_every or max(1, args.steps // 10)
+    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
+    device = common.get_device(args.device)
+    common.seed_everything(args.seed)
+
+    # Built-in mixtures train in the paper's units (linear G output); user points and images are mapped.
+    builtin = ds.kind == "points" and ds.array is None
+    center, scale = (np.zeros(ds.shape), 1.0) if builtin else ds.affine()
+    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
+    c_t = torch.as_tensor(center, dtype=torch.float32).reshape((1, -1) if ds.kind == "points" else ())
+
+    def to_model(x):
+        return (x - c_t) / scale
+
+    def from_model(y):
+        return y * scale + c_t
+
+    print(ds.description)
+    if not builtin:
+        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
+    run_dir = common.make_run_dir(args, "veegan")
+
+    G, F_, D = (net.to(device) if net is not None else None for net in build_networks(args.method, ds, args))
+    gf_params = list(G.parameters()) + (list(F_.parameters()) if F_ is not None else [])
+    opt_gf = torch.optim.Adam(gf_params, args.lr, betas=(BETA1, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), args.lr, betas=(BETA1, 0.999))
+    data_gen = torch.Generator().manual_seed(args.seed)
+    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
+
+    eval_real = None
+    if ds.kind == "points":
+        eval_gen = torch.Generator().manual_seed(args.seed + 20_000)
+        eval_real, other_real = (ds.sample(args.eval_n, eval_gen).numpy() for _ in range(2))
+        args.emd_n = min(args.emd_n, args.eval_n)
+        args.emd_floor = metrics.emd(eval_real[:args.emd_n], other_real[:args.emd_n])
+        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
+        if ds.centers is not None:
+            real = metrics.mixture_stats(eval_real, ds)
+            args.real_hq, args.real_hq_calibrated = real["hq"], real["hq_calibrated"]
+            print(f"real data: {real['modes']} modes, high quality {real['hq']:.2f} % by the protocol's "
+                  f"{ds.hq_sigmas:g}-sigma rule, {real['hq_calibrated']:.2f} % calibrated (99.9 % radius)")
+    classifier = None
+    if digits is not None:  # stacked MNIST: the MNIST classifier judges each channel
+        classifier, args.classifier_accuracy = metrics.get_classifier(digits, args.data_dir, device)
+    elif ds.kind == "images" and ds.labels is not None and ds.shape[0] == 1:
+        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
+    if classifier is not None:
+        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per digit")
+
+    start = 0
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    nets = {"G": G, "F": F_, "D": D, "opt_gf": opt_gf, "opt_d": opt_d}
+    if args.resume:
+        state = common.load_checkpoint(ckpt_path)
+        for key, module in nets.items():
+            if module is not None:
+                module.load_state_dict(state[key])
+        common.set_rng_state(state["rng"], data_gen, z_gen)
+        start = state["step"]
+        print(f"resumed at step {start}")
+    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
+    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
+    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
+    t0 = time.time()
+    for step in range(start + 1, args.steps + 1):
+        real = to_model(ds.sample(args.batch, data_gen)).to(device)
+        loss_d, loss_gf, reconstruction = train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen)
+        progress.update(step, loss_d=loss_d, loss_g=loss_gf, recon=reconstruction)
+        if step % args.eval_every == 0 or step == args.steps:
+            result, samples = evaluate(G, ds, args, from_model, eval_real, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), **result})
+            shown = {k: v for k, v in result.items() if isinstance(v, (int, float))}
+            print("  eval " + " ".join(f"{k} {v:.4g}" for k, v in shown.items()), flush=True)
+        if step % args.ckpt_every == 0 or step == args.steps:
+            common.save_checkpoint(ckpt_path, {**{k: m.state_dict() for k, m in nets.items() if m is not None},
+                                               "step": step, "rng": common.rng_state(data_gen, z_gen)})
+
+    if start >= args.steps:  # a finished run resumed: evaluate only
+        result, samples = evaluate(G, ds, args, from_model, eval_real, device, classifier)
+    np.save(os.path.join(run_dir, "samples.npy"), samples)
+    write_pictures(ds, args, samples, run_dir)
+    final = {k: v for k, v in result.items() if not isinstance(v, list)}
+    if args.ivom_n:
+        final.update(write_ivom(G, ds, args, device, run_dir))
+    if ds.kind == "points" and ds.centers is not None:
+        final.update(real_hq=args.real_hq, real_hq_calibrated=args.real_hq_calibrated)
+    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 method=args.method, dataset=args.dataset, seed=args.seed)
+    common.write_json(os.path.join(run_dir, "final_metrics.json"), final)
+    print("final " + json.dumps(final))
+    print(f"wrote {run_dir}")
+    return final
+
+
+if __name__ == "__main__":
+    common.run_main(main)
