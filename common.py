@@ -226,6 +226,29 @@ def load_checkpoint(path: str) -> dict:
         raise UserError(f"checkpoint {path} is unreadable ({type(err).__name__}); delete the run folder and start again") from None
 
 
+def training_state(modules: dict, step: int, *generators: torch.Generator) -> dict:
+    """A checkpoint of every network and optimiser in `modules` (None entries skipped), the step and
+    every random stream, for `save_checkpoint`."""
+    return {**{k: m.state_dict() for k, m in modules.items() if m is not None}, "step": step,
+            "rng": rng_state(*generators)}
+
+
+def restore_training_state(path: str, modules: dict, *generators: torch.Generator) -> int:
+    """Load a `training_state` checkpoint into `modules` and the random streams; return its step."""
+    state = load_checkpoint(path)
+    for key, module in modules.items():
+        if module is not None:
+            module.load_state_dict(state[key])
+    set_rng_state(state["rng"], *generators)
+    print(f"resumed at step {state['step']}")
+    return state["step"]
+
+
+def eval_line(result: dict) -> str:
+    """The scalar metrics of an evaluation as one line."""
+    return "  eval " + " ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, (int, float)))
+
+
 def rng_state(*generators: torch.Generator) -> dict:
     """Every random stream a training step touches, as tensors (weights_only-loadable)."""
     return {"torch": torch.get_rng_state(), "generators": [g.get_state() for g in generators]}

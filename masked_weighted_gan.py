@@ -344,13 +344,9 @@ def main(argv=None) -> dict:
 
     start = 0
     ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    nets = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
     if args.resume:
-        state = common.load_checkpoint(ckpt_path)
-        for module, key in ((G, "G"), (D, "D"), (opt_g, "opt_g"), (opt_d, "opt_d")):
-            module.load_state_dict(state[key])
-        common.set_rng_state(state["rng"], data_gen, z_gen)
-        start = state["step"]
-        print(f"resumed at step {start}")
+        start = common.restore_training_state(ckpt_path, nets, data_gen, z_gen)
     common.write_json(os.path.join(run_dir, "args.json"), vars(args))
     log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
     progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
@@ -370,12 +366,9 @@ def main(argv=None) -> dict:
         if step % args.eval_every == 0 or step == args.steps:
             result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
             log.append({"step": step, "time": round(time.time() - t0, 2), **result})
-            shown = {k: v for k, v in result.items() if isinstance(v, (int, float))}
-            print("  eval " + " ".join(f"{k} {v:.4g}" for k, v in shown.items()), flush=True)
+            print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
-            common.save_checkpoint(ckpt_path, {
-                "G": G.state_dict(), "D": D.state_dict(), "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-                "step": step, "rng": common.rng_state(data_gen, z_gen)})
+            common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed (e.g. with another --sample-prior): evaluate only
         result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
