@@ -275,14 +275,15 @@ def write_pictures(ds, args, samples: np.ndarray, run_dir: str) -> None:
                              "step", "%")
 
 
-def write_ivom(G, ds, args, device, run_dir: str) -> dict:
+def write_ivom(G, ds, args, run_dir: str) -> dict:
     """IvOM on the first ivom_n test images, optimising G's whole input [z, epsilon]; ivom.png shows
     each image above its best reconstruction."""
     images = metrics.to_unit_range(ds.test_images[:args.ivom_n])
     errors, best = metrics.inference_via_optimization(G, args.z_dim + args.extra_noise, images, args.ivom_steps,
                                                       args.ivom_restarts, seed=args.seed)
-    pairs = np.stack([images[:16].numpy(), best[:16]], 1).reshape(-1, *images.shape[1:])
-    common.write_png(os.path.join(run_dir, "ivom.png"), common.image_grid(pairs, nrow=16))
+    shown = min(16, len(images))  # first row: test images; second row: the best G(z) for each
+    rows = np.concatenate([images[:shown].numpy(), best[:shown]])
+    common.write_png(os.path.join(run_dir, "ivom.png"), common.image_grid(rows, nrow=shown))
     return {"ivom_mse": float(errors.mean()), "ivom_mse_std": float(errors.std()), "ivom_n": len(errors),
             "ivom_steps": args.ivom_steps, "ivom_restarts": args.ivom_restarts}
 
@@ -378,7 +379,7 @@ def main(argv=None) -> dict:
     write_pictures(ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     if args.ivom_n:
-        final.update(write_ivom(G, ds, args, device, run_dir))
+        final.update(write_ivom(G, ds, args, run_dir))
     if ds.kind == "points" and ds.centers is not None:
         final.update(real_hq=args.real_hq, real_hq_calibrated=args.real_hq_calibrated)
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
