@@ -246,7 +246,8 @@ def restore_training_state(path: str, modules: dict, *generators: torch.Generato
 
 def eval_line(result: dict) -> str:
     """The scalar metrics of an evaluation as one line."""
-    return "  eval " + " ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, (int, float)))
+    text = " ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, (int, float)))
+    return "  eval " + (text or "(no scalar metric for this data set during training)")
 
 
 def rng_state(*generators: torch.Generator) -> dict:
