@@ -244,6 +244,14 @@ def restore_training_state(path: str, modules: dict, *generators: torch.Generato
     return state["step"]
 
 
+def finish_run(run_dir: str, final: dict) -> dict:
+    """Write final_metrics.json, print it and the run folder; return `final`."""
+    write_json(os.path.join(run_dir, "final_metrics.json"), final)
+    print("final " + json.dumps(final))
+    print(f"wrote {run_dir}")
+    return final
+
+
 def eval_line(result: dict) -> str:
     """The scalar metrics of an evaluation as one line."""
     text = " ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, (int, float)))

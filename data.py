@@ -97,6 +97,13 @@ class Dataset:
         margin = 0.9 if self.kind == "points" else 1.0
         return (lo + hi) / 2, max(float(np.max(hi - lo)) / 2 / margin, 1e-12)
 
+    def model_maps(self, identity: bool = False):
+        """(centre, scale, to_model, from_model): the `affine()` map as two functions on tensors,
+        or the identity (centre 0, scale 1) for data a script trains in its own units."""
+        center, scale = (np.zeros(self.shape), 1.0) if identity else self.affine()
+        c_t = torch.as_tensor(center, dtype=torch.float32).reshape((1, -1) if self.kind == "points" else ())
+        return center, scale, (lambda x: (x - c_t) / scale), (lambda y: y * scale + c_t)
+
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         if self.stack_index is not None:
             rows = self.stack_index[torch.randint(len(self.stack_index), (n,), generator=generator)]

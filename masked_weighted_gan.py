@@ -50,7 +50,6 @@ Expected numbers (ring radius 1, sigma 0.01, EMD at n = 2,000, data floor ~0.035
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -310,16 +309,8 @@ def main(argv=None) -> dict:
     device = common.get_device(args.device)
     common.seed_everything(args.seed)
 
-    center, scale = ds.affine()
+    center, scale, to_model, from_model = ds.model_maps()
     args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-    shape = (1, -1) if ds.kind == "points" else (1,)
-    c_t = torch.as_tensor(center, dtype=torch.float32).reshape(shape if np.ndim(center) else ())
-
-    def to_model(x):
-        return (x - c_t) / scale
-
-    def from_model(y):
-        return y * scale + c_t
 
     print(ds.description)
     print(f"affine map into tanh's range: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
@@ -377,10 +368,7 @@ def main(argv=None) -> dict:
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
                  prior=args.prior, sample_prior=args.sample_prior, loss=args.loss, seed=args.seed)
-    common.write_json(os.path.join(run_dir, "final_metrics.json"), final)
-    print("final " + json.dumps(final))
-    print(f"wrote {run_dir}")
-    return final
+    return common.finish_run(run_dir, final)
 
 
 if __name__ == "__main__":

@@ -57,7 +57,6 @@ at 50,000 iterations.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 
@@ -311,15 +310,8 @@ def main(argv=None) -> dict:
 
     # Built-in mixtures train in the paper's units (linear G output); user points and images are mapped.
     builtin = ds.kind == "points" and ds.array is None
-    center, scale = (np.zeros(ds.shape), 1.0) if builtin else ds.affine()
+    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
     args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-    c_t = torch.as_tensor(center, dtype=torch.float32).reshape((1, -1) if ds.kind == "points" else ())
-
-    def to_model(x):
-        return (x - c_t) / scale
-
-    def from_model(y):
-        return y * scale + c_t
 
     print(ds.description)
     if not builtin:
@@ -384,10 +376,7 @@ def main(argv=None) -> dict:
         final.update(real_hq=args.real_hq, real_hq_calibrated=args.real_hq_calibrated)
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
                  method=args.method, dataset=args.dataset, seed=args.seed)
-    common.write_json(os.path.join(run_dir, "final_metrics.json"), final)
-    print("final " + json.dumps(final))
-    print(f"wrote {run_dir}")
-    return final
+    return common.finish_run(run_dir, final)
 
 
 if __name__ == "__main__":
