@@ -135,7 +135,7 @@ def default_data_dir() -> str:
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None) -> None:
     """The flags every script shares, with the script's own defaults."""
     g = parser.add_argument_group("common")
-    g.add_argument("--dataset", default=dataset, help="ring | grid | hd | mnist | fashion-mnist | stacked-mnist | cifar10 | PATH.npy (default %(default)s)")
+    g.add_argument("--dataset", default=dataset, help="ring | grid | hd | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
     g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
@@ -167,7 +167,7 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
 def make_run_dir(args: argparse.Namespace, script: str) -> str:
     """Create (or reuse, on resume) the run folder and write args.json; return its path."""
     if args.out is None:
-        name = os.path.splitext(os.path.basename(str(args.dataset)))[0]
+        name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{stamp}")
     os.makedirs(args.out, exist_ok=True)

@@ -15,6 +15,11 @@
   (PacGAN's config), stored as indices into the digits.
 * `cifar10`: the official python batches. Every batch file's MD5 is checked *before* it is unpickled
   (a pickle can run code), and the unpickler accepts only numpy arrays, lists and dicts.
+* `celeba` / an image folder: every .jpg/.png/.jpeg under it, a centred square crop (108 pixels for
+  CelebA's aligned 178x218 faces, as DCGAN-tensorflow crops them; the shorter side for any other
+  folder) resized to 64x64, decoded once with Pillow (imported only here) and cached as a .npy next
+  to the images. CelebA's `list_eval_partition.txt`, when present, gives the official test split;
+  otherwise the last 10 % of the sorted file names are the test split.
 * MNIST and Fashion-MNIST from the official IDX files (gzip or raw), looked up in
   `<data-dir>/<name>/`, then `<data-dir>/` itself (so `--data-dir shared/data/mnist-5k` works), then,
   for Fashion-MNIST, Debian's `/usr/share/datasets/fashion-mnist/`. Missing files are downloaded from
@@ -232,6 +237,77 @@ def load_cifar10(data_dir: str) -> Dataset:
                    test_labels=test_labels, value_range=(0.0, 255.0), integer=True)
 
 
+# ----------------------------------------------------------------------------- CelebA / image folders
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+CELEBA_CROP = 108  # DCGAN-tensorflow's centre crop of the aligned 178x218 faces
+
+
+def find_celeba_folder(data_dir: str) -> str:
+    for folder in (os.path.join(data_dir, "celeba", "img_align_celeba"), os.path.join(data_dir, "img_align_celeba"),
+                   os.path.join(data_dir, "celeba")):
+        if os.path.isdir(folder) and any(f.lower().endswith(IMAGE_SUFFIXES) for f in os.listdir(folder)):
+            return folder
+    raise UserError(f"CelebA not found under {data_dir}: put the aligned images (img_align_celeba/*.jpg, from "
+                    "https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) in "
+                    f"{os.path.join(data_dir, 'celeba', 'img_align_celeba')}, with list_eval_partition.txt beside them")
+
+
+def decode_images(paths: list[str], size: int, crop: int | None) -> np.ndarray:
+    """uint8 (N, 3, size, size): centred square crop (`crop` pixels, or the shorter side), then resize."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise UserError("reading an image folder needs Pillow: pip install pillow") from None
+    out = np.empty((len(paths), 3, size, size), np.uint8)
+    for i, path in enumerate(paths):
+        try:
+            with Image.open(path) as im:
+                im = im.convert("RGB")
+                w, h = im.size
+                side = min(w, h, crop or min(w, h))
+                left, top = (w - side) // 2, (h - side) // 2
+                im = im.crop((left, top, left + side, top + side)).resize((size, size), Image.BICUBIC)
+                out[i] = np.asarray(im).transpose(2, 0, 1)
+        except OSError as err:
+            raise UserError(f"cannot decode image {path} ({err}); remove it from the folder") from None
+    return out
+
+
+def load_image_folder(folder: str, size: int = 64, crop: int | None = None, name: str | None = None) -> Dataset:
+    """Every image under `folder` as a 3 x size x size data set, cached as `.<name>-<size>.npy` there."""
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(IMAGE_SUFFIXES))
+    if not files:
+        raise UserError(f"no .jpg/.png images in {folder}")
+    listing = hashlib.sha1("\n".join(f"{f} {os.path.getsize(os.path.join(folder, f))}" for f in files).encode())
+    cache = os.path.join(folder, f".cache-{listing.hexdigest()[:12]}-{size}-{crop or 0}.npy")  # redone if files change
+    if os.path.isfile(cache):
+        images = np.load(cache)
+    else:
+        print(f"decoding {len(files)} images from {folder} (cached afterwards)", flush=True)
+        images = decode_images([os.path.join(folder, f) for f in files], size, crop)
+        try:
+            tmp = cache + ".tmp.npy"
+            np.save(tmp, images)
+            os.replace(tmp, cache)
+        except OSError:
+            print(f"note: {folder} is read-only; the images are decoded again next time")
+    test = np.zeros(len(files), bool)
+    partition = os.path.join(os.path.dirname(folder.rstrip(os.sep)), "list_eval_partition.txt")
+    partition = partition if os.path.isfile(partition) else os.path.join(folder, "list_eval_partition.txt")
+    if os.path.isfile(partition):  # CelebA: "<file> 0|1|2", 2 = test
+        with open(partition) as f:
+            split = dict(line.split() for line in f if line.strip())
+        test = np.array([split.get(f) == "2" for f in files])
+    if not test.any():
+        test[int(0.9 * len(files)):] = True
+    images = torch.as_tensor(images)
+    name = name or os.path.basename(folder.rstrip(os.sep))
+    return Dataset(name, "images", (3, size, size), f"{name}: {int((~test).sum())} train / {int(test.sum())} test "
+                   f"images 3x{size}x{size} from {folder}", array=images[torch.as_tensor(~test)],
+                   test_images=images[torch.as_tensor(test)], value_range=(0.0, 255.0), integer=True)
+
+
 # ----------------------------------------------------------------------------- user .npy
 
 def load_npy(path: str, centers_path: str | None = None) -> Dataset:
@@ -388,7 +464,11 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
         return stacked_mnist(load_idx_dataset("mnist", data_dir))
     if spec == "cifar10":
         return load_cifar10(data_dir)
+    if spec == "celeba":
+        return load_image_folder(find_celeba_folder(data_dir), 64, CELEBA_CROP, "celeba")
     if spec.endswith(".npy"):
         return load_npy(spec, centers)
+    if os.path.isdir(spec):
+        return load_image_folder(spec)
     raise UserError(f"unknown data set '{spec}'; use ring, grid, hd, mnist, fashion-mnist, stacked-mnist, "
-                    "cifar10 or a path to a .npy file")
+                    "cifar10, celeba, a path to a .npy file or a folder of images")

@@ -239,16 +239,13 @@ def generate(G, D, n, kind, args, gen) -> torch.Tensor:
     return out
 
 
-def evaluate(G, D, ds, args, from_model, eval_real, device, classifier=None) -> tuple[dict, np.ndarray]:
+def evaluate(G, D, ds, args, from_model, reference, device, classifier=None) -> tuple[dict, np.ndarray]:
     """Metrics of eval_n samples from the sample prior, in the data's units, with the same noise each time."""
     gen = torch.Generator(device).manual_seed(args.seed + 10_000)
     kind = args.prior if args.sample_prior == "train" else args.sample_prior
     samples = from_model(generate(G, D, args.eval_n, kind, args, gen).cpu())
     if ds.kind == "points":
-        result = {"emd": metrics.emd(samples.numpy(), eval_real[0]), "emd_floor": args.emd_floor, "emd_n": args.eval_n}
-        if ds.centers is not None:
-            result.update(metrics.mode_stats(samples.numpy(), ds.centers, ds.sigma, ds.weights))
-        return result, samples.numpy()
+        return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     result = {}
     if classifier is not None:
         result = metrics.class_histogram(classifier, metrics.to_unit_range(samples.clamp(0, 255).round()))
@@ -322,11 +319,10 @@ def main(argv=None) -> dict:
     data_gen = torch.Generator().manual_seed(args.seed)
     z_gen = torch.Generator(device).manual_seed(args.seed + 1)
 
-    eval_gen = torch.Generator().manual_seed(args.seed + 20_000)  # fixed real samples for EMD and its floor
-    eval_real = None
+    reference = None  # fixed real samples for the EMD of all eval_n samples, and its floor
     if ds.kind == "points":
-        eval_real = (ds.sample(args.eval_n, eval_gen).numpy(), ds.sample(args.eval_n, eval_gen).numpy())
-        args.emd_floor = metrics.emd(*eval_real)
+        reference = metrics.point_reference(ds, args.eval_n, args.eval_n, args.seed + 20_000)
+        args.emd_floor = reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.eval_n}): {args.emd_floor:.4f}")
     classifier = None
     if ds.kind == "images" and ds.labels is not None:
@@ -355,14 +351,14 @@ def main(argv=None) -> dict:
             common.check_finite(step, run_dir, scores=float("nan"))
         progress.update(step, loss_d=loss_d, loss_g=loss_g)
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
+            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
             log.append({"step": step, "time": round(time.time() - t0, 2), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed (e.g. with another --sample-prior): evaluate only
-        result, samples = evaluate(G, D, ds, args, from_model, eval_real, device, classifier)
+        result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(G, D, ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}

@@ -12,9 +12,14 @@
 * `Classifier`: a small CNN for the MNIST family, trained by our own code on first use on the data
   set's training split, cached under the data dir keyed by a hash of that data, its test accuracy
   printed with every result; `class_histogram` and its KL to uniform (paper Fig. 6).
+* `inception_and_mode_score` (Che et al. eqs. 5, 6) with that classifier in place of Inception.
+* `third_party_missing_modes` (Che et al. Table 3): a fresh discriminator D* trained on noisy real
+  vs generated samples; real test samples it scores above a threshold count as missing modes.
+* `stacked_histogram` and `inference_via_optimization` for VEEGAN's Stacked MNIST and CIFAR-10.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 
@@ -74,6 +79,31 @@ def mixture_stats(points: np.ndarray, ds) -> dict:
     return {**literal, "modes_calibrated": calibrated["modes"], "hq_calibrated": calibrated["hq"]}
 
 
+@dataclasses.dataclass
+class PointReference:
+    """Real samples every evaluation of a point data set is compared with, and the EMD's floor."""
+    real: np.ndarray
+    emd_n: int
+    emd_floor: float
+
+
+def point_reference(ds, n: int, emd_n: int, seed: int) -> PointReference:
+    """n real samples drawn with `seed`, and the data-vs-data EMD of emd_n of them against a second
+    draw: the floor printed beside every EMD (EMD depends on n)."""
+    gen = torch.Generator().manual_seed(seed)
+    real, other = (ds.sample(n, gen).numpy() for _ in range(2))
+    emd_n = min(emd_n, n)
+    return PointReference(real, emd_n, emd(real[:emd_n], other[:emd_n]))
+
+
+def point_scores(samples: np.ndarray, ds, ref: PointReference) -> dict:
+    """EMD of the first emd_n samples (with its floor) and, for mixtures, `mixture_stats`."""
+    result = {"emd": emd(samples[:ref.emd_n], ref.real[:ref.emd_n]), "emd_floor": ref.emd_floor, "emd_n": ref.emd_n}
+    if ds.centers is not None:
+        result.update(mixture_stats(samples, ds))
+    return result
+
+
 # ----------------------------------------------------------------------------- MNIST-family classifier
 
 class Classifier(nn.Module):
@@ -90,11 +120,15 @@ class Classifier(nn.Module):
         return self.net(x)
 
     @torch.no_grad()
-    def predict(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    def probabilities(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
+        """p(y|x) for each image, (N, classes)."""
         self.eval()
         device = next(self.parameters()).device
-        return torch.cat([self(images[i:i + batch].to(device)).argmax(1).cpu()
-                          for i in range(0, len(images), batch)]).numpy()
+        return torch.cat([self(images[i:i + batch].to(device)).softmax(1).cpu()
+                          for i in range(0, len(images), batch)]).double().numpy()
+
+    def predict(self, images: torch.Tensor, batch: int = 1000) -> np.ndarray:
+        return self.probabilities(images, batch).argmax(1)
 
 
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
@@ -165,6 +199,63 @@ def class_histogram(classifier: Classifier, images: torch.Tensor, classes: int =
     p = counts / counts.sum()
     kl = float(np.sum(p[p > 0] * np.log(p[p > 0] * classes)))
     return {"class_shares": p.tolist(), "class_kl": kl, "classes_hit": int((counts > 0).sum())}
+
+
+def inception_and_mode_score(probs: np.ndarray, train_labels: np.ndarray) -> dict:
+    """Che et al. eq. 5, Inception score = exp(E_x KL(p(y|x) || p*(y))), and eq. 6, MODE score =
+    exp(E_x KL(p(y|x) || p*(y)) - KL(p*(y) || p_train(y))); p*(y) the class marginal of the generated
+    samples, p_train(y) that of the training labels. `probs` (N, classes) from `Classifier.probabilities`."""
+    probs = np.clip(np.asarray(probs, np.float64), 1e-12, 1)
+    marginal = probs.mean(0)
+    p_train = np.bincount(np.asarray(train_labels), minlength=probs.shape[1]) / len(train_labels)
+    expected_kl = float(np.mean(np.sum(probs * (np.log(probs) - np.log(marginal)), 1)))
+    kl_to_train = float(np.sum(marginal * (np.log(marginal) - np.log(np.clip(p_train, 1e-12, 1)))))
+    return {"inception_score": float(np.exp(expected_kl)), "mode_score": float(np.exp(expected_kl - kl_to_train)),
+            "marginal_kl_to_train": kl_to_train}
+
+
+THRESHOLDS = np.round(np.arange(0.50, 1.0, 0.01), 2)
+
+
+def third_party_missing_modes(make_discriminator, sample_real, sample_fake, test: torch.Tensor, noise_std: float,
+                              steps: int = 2000, batch: int = 64, lr: float = 2e-4, threshold: float = 0.95,
+                              seed: int = 0, device: torch.device | str = "cpu") -> dict:
+    """Che et al.'s missing-mode count: train a fresh D* (a logit; sigma of it = P(real)) on real vs
+    generated samples, both with zero-mean Gaussian noise of std `noise_std` added to its inputs so it
+    cannot separate them perfectly; then score the real test samples. D*(t) ~ p_d / (p_d + p_g) is
+    close to 1 where the generator puts no mass: those t lie on missing modes.
+
+    `sample_real(n)` / `sample_fake(n)` return n samples in the model's units (images in
+    [-1, 1]); `test` is in the same units. Choices the paper leaves open [I]: Adam(lr, beta1 0.5),
+    `steps` updates of `batch` real + `batch` fake, and the test samples scored with noise of the same
+    std (fixed seed), so D* is applied to the distribution it was trained on. Returns the count above
+    `threshold` and the count at every threshold in THRESHOLDS."""
+    torch_state = torch.get_rng_state()
+    torch.manual_seed(seed)  # D*'s initialisation; the caller's stream is restored below
+    judge = make_discriminator().to(device)
+    torch.set_rng_state(torch_state)
+    gen = torch.Generator(device).manual_seed(seed)
+    opt = torch.optim.Adam(judge.parameters(), lr, betas=(0.5, 0.999))
+    judge.train()
+    for _ in range(steps):
+        real, fake = sample_real(batch).to(device), sample_fake(batch).to(device)
+        x = torch.cat([real, fake])
+        x = x + noise_std * torch.randn(x.shape, generator=gen, device=device)
+        logits = judge(x).flatten()
+        loss = F.softplus(-logits[:batch]).mean() + F.softplus(logits[batch:]).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    judge.eval()
+    with torch.no_grad():
+        p_real = []
+        for i in range(0, len(test), 500):
+            t = test[i:i + 500].to(device)
+            p_real.append(torch.sigmoid(judge(t + noise_std * torch.randn(t.shape, generator=gen, device=device)).flatten()))
+        p_real = torch.cat(p_real).cpu().numpy()
+    return {"missing": int((p_real > threshold).sum()), "threshold": threshold, "test_n": len(p_real),
+            "noise_std": noise_std, "steps": steps, "mean_p_real": float(p_real.mean()),
+            "curve": [int((p_real > t).sum()) for t in THRESHOLDS]}
 
 
 def stacked_histogram(classifier: Classifier, images: torch.Tensor) -> dict:

@@ -219,16 +219,12 @@ def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def evaluate(G, ds, args, from_model, eval_real, device, classifier) -> tuple[dict, np.ndarray]:
+def evaluate(G, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
     """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
     gen = torch.Generator(device).manual_seed(args.seed + 10_000)
     samples = from_model(sample_generator(G, args.eval_n, args, gen).cpu())
     if ds.kind == "points":
-        result = {"emd": metrics.emd(samples[:args.emd_n].numpy(), eval_real[:args.emd_n]), "emd_floor": args.emd_floor,
-                  "emd_n": args.emd_n}
-        if ds.centers is not None:
-            result.update(metrics.mixture_stats(samples.numpy(), ds))
-        return result, samples.numpy()
+        return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     images = samples.clamp(0, 255).round()
     result = {}
     if ds.stack_index is not None:
@@ -325,15 +321,13 @@ def main(argv=None) -> dict:
     data_gen = torch.Generator().manual_seed(args.seed)
     z_gen = torch.Generator(device).manual_seed(args.seed + 1)
 
-    eval_real = None
+    reference = None
     if ds.kind == "points":
-        eval_gen = torch.Generator().manual_seed(args.seed + 20_000)
-        eval_real, other_real = (ds.sample(args.eval_n, eval_gen).numpy() for _ in range(2))
-        args.emd_n = min(args.emd_n, args.eval_n)
-        args.emd_floor = metrics.emd(eval_real[:args.emd_n], other_real[:args.emd_n])
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
         if ds.centers is not None:
-            real = metrics.mixture_stats(eval_real, ds)
+            real = metrics.mixture_stats(reference.real, ds)
             args.real_hq, args.real_hq_calibrated = real["hq"], real["hq_calibrated"]
             print(f"real data: {real['modes']} modes, high quality {real['hq']:.2f} % by the protocol's "
                   f"{ds.hq_sigmas:g}-sigma rule, {real['hq_calibrated']:.2f} % calibrated (99.9 % radius)")
@@ -359,14 +353,14 @@ def main(argv=None) -> dict:
         loss_d, loss_gf, reconstruction = train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen)
         progress.update(step, loss_d=loss_d, loss_g=loss_gf, recon=reconstruction)
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(G, ds, args, from_model, eval_real, device, classifier)
+            result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
             log.append({"step": step, "time": round(time.time() - t0, 2), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed: evaluate only
-        result, samples = evaluate(G, ds, args, from_model, eval_real, device, classifier)
+        result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}

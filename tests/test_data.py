@@ -201,3 +201,37 @@ def test_missing_cifar_offline_names_the_archive(tmp_path, monkeypatch):
     monkeypatch.setattr(data, "CIFAR_URLS", ["http://127.0.0.1:9/"])
     with pytest.raises(UserError, match="cifar-10-python.tar.gz"):
         data.load_dataset("cifar10", str(tmp_path))
+
+
+def test_image_folder_crop_resize_split_and_cache(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i in range(10):  # a bright square in the centre of a dark 100x80 picture
+        pixels = np.zeros((100, 80, 3), np.uint8)
+        pixels[30:70, 20:60] = 200 + i
+        Image.fromarray(pixels).save(folder / f"{i:02d}.png")
+    ds = data.load_dataset(str(folder), str(tmp_path))
+    assert ds.shape == (3, 64, 64) and len(ds.array) == 9 and len(ds.test_images) == 1  # last 10 % held out
+    assert ds.test_images[0, 0, 32, 32] == 209  # sorted names: the last file is the test image
+    assert ds.array[0, :, 32, 32].tolist() == [200] * 3 and ds.array[0, 0, 0, 0] == 0  # 80x80 centre crop
+    assert any(f.startswith(".cache-") for f in os.listdir(folder))
+    (folder / "00.png").write_bytes(b"not an image")
+    with pytest.raises(UserError, match="cannot decode image"):
+        data.load_dataset(str(folder), str(tmp_path))
+
+
+def test_celeba_missing_and_pillow_missing(tmp_path, monkeypatch):
+    with pytest.raises(UserError, match="img_align_celeba"):
+        data.load_dataset("celeba", str(tmp_path))
+    import builtins
+    real_import = builtins.__import__
+
+    def no_pillow(name, *a, **k):
+        if name.startswith("PIL"):
+            raise ImportError(name)
+        return real_import(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_pillow)
+    with pytest.raises(UserError, match="pip install pillow"):
+        data.decode_images([str(tmp_path / "x.jpg")], 64, None)

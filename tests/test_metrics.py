@@ -99,3 +99,37 @@ def test_ivom_finds_images_the_generator_can_make():
     unreachable = torch.ones(2, 3, 2, 2) * 0.999 * torch.tensor([1, -1]).view(2, 1, 1, 1)
     far, _ = metrics.inference_via_optimization(generator, 4, unreachable, steps=50, restarts=2)
     assert far.min() > errors.max()
+
+
+def test_inception_and_mode_score_by_hand():
+    probs = np.array([[0.9, 0.1], [0.2, 0.8]])
+    marginal = probs.mean(0)
+    expected_kl = np.mean([np.sum(p * np.log(p / marginal)) for p in probs])
+    p_train = np.array([0.75, 0.25])
+    kl_train = np.sum(marginal * np.log(marginal / p_train))
+    s = metrics.inception_and_mode_score(probs, np.array([0, 0, 0, 1]))
+    assert s["inception_score"] == pytest.approx(np.exp(expected_kl))
+    assert s["mode_score"] == pytest.approx(np.exp(expected_kl - kl_train))
+    one_class = metrics.inception_and_mode_score(np.tile([[1.0, 0.0]], (5, 1)), np.array([0, 1]))
+    assert one_class["inception_score"] == pytest.approx(1.0)  # no diversity ...
+    assert one_class["mode_score"] == pytest.approx(0.5)  # ... and a marginal unlike the data's: exp(-log 2)
+
+
+def test_third_party_discriminator_finds_the_missing_mode():
+    """Real data: two clusters; the generator covers only the first. Test points of the second
+    cluster must score P(real) near 1, those of the first near 1/2."""
+    centres = torch.tensor([[-2.0, 0.0], [2.0, 0.0]])
+
+    def real(n, gen=torch.Generator().manual_seed(0)):
+        return centres[torch.randint(2, (n,), generator=gen)] + 0.2 * torch.randn(n, 2, generator=gen)
+
+    def fake(n, gen=torch.Generator().manual_seed(1)):
+        return centres[0] + 0.2 * torch.randn(n, 2, generator=gen)
+
+    covered, missing = centres[0] + 0.2 * torch.randn(100, 2), centres[1] + 0.2 * torch.randn(100, 2)
+    make = lambda: torch.nn.Sequential(torch.nn.Linear(2, 32), torch.nn.ReLU(), torch.nn.Linear(32, 1))  # noqa: E731
+    kw = dict(noise_std=0.3, steps=300, batch=64, lr=1e-2, seed=0)
+    on_missing = metrics.third_party_missing_modes(make, real, fake, missing, **kw)
+    on_covered = metrics.third_party_missing_modes(make, real, fake, covered, **kw)
+    assert on_missing["missing"] >= 90 and on_covered["missing"] <= 10
+    assert len(on_missing["curve"]) == len(metrics.THRESHOLDS) and on_missing["curve"] == sorted(on_missing["curve"], reverse=True)

@@ -1,0 +1,393 @@
+"""Mode-regularized GAN (Reg-GAN) and manifold-diffusion training (MDGAN).
+
+Che, Li, Jacob, Bengio & Li, "Mode Regularized Generative Adversarial Networks", ICLR 2017
+(arXiv 1612.02136). An encoder E: x -> z is trained with the generator G so that G(E(x)) stays
+close to x and looks real: every data point then has a code whose image lies near it, which gives
+G a gradient towards modes it would otherwise miss.
+
+`--variant reg` (eqs. 3, 4), D the unchanged GAN discriminator:
+
+    T_G = -E_z[log D(G(z))] + E_x[lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))]
+    T_E =                     E_x[lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))]
+
+`--variant md`, two discriminators, one manifold step and one diffusion step per iteration:
+
+    manifold:  D1 separates x from G(E(x));  G, E minimise lambda1 d(x, G(E(x))) - log D1(G(E(x)))
+    diffusion: D2 separates G(E(x)) ("real") from G(z);  G maximises log D2(G(z))
+
+`--variant gan` is the plain GAN of the same G and D (Reg-GAN with lambda1 = lambda2 = 0).
+
+Deviations and choices ([V] read in the paper's slides, [R] recalled, [I] ours):
+* Sign of the mode regulariser. The slides and both public ports (wiseodd, kozistr) write
+  +lambda2 log D(G(E(x))); minimising that pushes reconstructions towards what D calls fake, against
+  the paper's stated aim ("move G(E(x)) towards a nearby mode"). We minimise -lambda2 log D
+  (softplus(-logit)); `--literal-sign` runs the printed +lambda2 log D, and in MDGAN's manifold step
+  +log D1, flipping exactly that one term.
+* d is the squared error averaged over coordinates, as both ports compute it [I]; `--distance sum`
+  takes the squared Euclidean distance ||x - G(E(x))||^2 instead, which weighs lambda1 by the
+  number of coordinates (784 on MNIST: at lambda1 0.2 the averaged form barely trains the
+  autoencoder there; README). -log D(G(z)) is the non-saturating generator loss [I, as the ports]. The gradient of T_G with respect to E equals that
+  of T_E (T_G's first term does not involve E), so one backward pass updates G and E together.
+* lambda1 0.2, lambda2 0.4: the paper's MNIST values [R, kozistr's port V]. MDGAN's manifold weight is
+  `--lambda1` [I]. An MDGAN iteration updates G twice (manifold, then diffusion) and counts as one step.
+* Networks. Points [I]: the VEEGAN protocol's MLPs (those its plain GAN uses), G and E two hidden
+  layers of 128 ReLU with linear outputs, D one hidden layer of 128 ReLU; Adam lr 1e-3, beta1 0.5,
+  batch 500; data in its own units; but z ~ N(0, I_2), not 256-D. The paper's latent is far smaller
+  than its data (100 or 200 for 64x64x3 faces), so E compresses; from 2-D points into 256 dimensions
+  E's codes lie on a 2-D sheet that prior samples almost never visit, G(z) and G(E(x)) decouple and
+  the regulariser stops reaching G(z). The README reports `--z-dim 256` beside the default.
+  MNIST [I]: MLPs, G 100 -> 800 -> 800 -> 784 (ReLU, tanh output), E and D 784 -> 256 -> 256
+  (LeakyReLU 0.2) -> 100 / 1, Adam 2e-4, beta1 0.5, batch 64. The paper trained GAN and Reg-GAN
+  over a grid modelled on EBGAN's (layers, widths, dropout, optimiser, learning rate), whose values
+  are not in any available copy: this is one point of EBGAN's grid, not the paper's setting.
+  Faces [V dims, I rest]: DCGAN (5x5, stride 2) for 64x64, dim(z) 100 (`--z-dim 200` for the
+  paper's second column), E a DCGAN encoder, Adam 2e-4, beta1 0.5, batch 64.
+* Evaluation. Mixtures: the VEEGAN protocol (2,500 samples; modes, high quality within 3 sigma, KL)
+  and the EMD with its data-vs-data floor. Labelled images: Inception and MODE scores (eqs. 5, 6)
+  and the class histogram with the MNIST classifier. Images with a test split: the third-party-D
+  missing-mode count (Table 3) at each `--noise-std` (inputs in [-1, 1]; threshold 0.95 and the
+  count over thresholds, since the paper gives none).
+
+Run:
+    python mdgan.py                                        # ring, Reg-GAN, 5,000 iterations (< 2 min on CPU)
+    python mdgan.py --dataset grid --variant md
+    python mdgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --variant reg --steps 3000
+    python mdgan.py --dataset celeba --variant md --z-dim 200 --steps 100000  # GPU; Table 3
+    python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
+Expected numbers: README.md "Mode-regularized GAN" has the tables with their commands.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import common
+import data as datasets
+import metrics
+
+PRESETS = {
+    "points": dict(z_dim=2, batch=500, lr=1e-3),  # VEEGAN protocol's networks and optimiser, z 2 [I]
+    "mlp": dict(z_dim=100, batch=64, lr=2e-4),  # MNIST: one point of the EBGAN grid [I]
+    "dcgan": dict(z_dim=100, batch=64, lr=2e-4),  # CelebA: dim(z) 100 / 200 [V], the rest DCGAN's [I]
+}
+BETA1 = 0.5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(p, dataset="ring", steps=5000, batch=None)
+    g = p.add_argument_group("method")
+    g.add_argument("--variant", default="reg", choices=["reg", "md", "gan"],
+                   help="Reg-GAN, manifold-diffusion MDGAN, or the plain GAN of the same networks")
+    g.add_argument("--lambda1", type=float, default=0.2, help="geometric regulariser d(x, G(E(x))) (paper 0.2)")
+    g.add_argument("--lambda2", type=float, default=0.4, help="mode regulariser -log D(G(E(x))) (paper 0.4)")
+    g.add_argument("--literal-sign", action="store_true", help="the printed +lambda2 log D (and +log D1 in MDGAN)")
+    g.add_argument("--distance", default="mean", choices=["mean", "sum"],
+                   help="d(x, G(E(x))): squared error averaged (as the ports) or summed over coordinates")
+    g = p.add_argument_group("training")
+    g.add_argument("--arch", default="auto", choices=["auto", "mlp", "dcgan"], help="auto: MLPs for points and 28x28, else DCGAN")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images; paper 100 and 200)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of every network (1e-3 points, 2e-4 images)")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
+    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
+    g.add_argument("--noise-std", type=float, nargs="+", default=[3.5, 4.0], help="input noise of the third-party D (paper 3.5, 4.0)")
+    g.add_argument("--tpd-steps", type=int, default=2000, help="updates of the third-party D after training (images; 0 = off)")
+    g.add_argument("--tpd-threshold", type=float, default=0.95, help="D*(t) above this marks test sample t as on a missing mode")
+    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    return p
+
+
+# ----------------------------------------------------------------------------- networks
+
+def image_mlp(sizes, out_activation=None) -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), common.mlp(sizes, lambda: nn.LeakyReLU(0.2), out_activation))
+
+
+def network_makers(ds: datasets.Dataset, args) -> tuple:
+    """(make_G, make_E, make_D): fresh networks of the data set's architecture."""
+    z = args.z_dim
+    if ds.kind == "points":
+        x = ds.shape[0]
+        return (lambda: common.mlp([z, 128, 128, x]), lambda: common.mlp([x, 128, 128, z]),
+                lambda: common.mlp([x, 128, 1]))
+    if args.arch == "mlp":
+        x = int(np.prod(ds.shape))
+        return (lambda: nn.Sequential(common.mlp([z, 800, 800, x], out_activation=nn.Tanh), nn.Unflatten(1, ds.shape)),
+                lambda: image_mlp([x, 256, 256, z]), lambda: image_mlp([x, 256, 256, 1]))
+    c, size = ds.shape[0], ds.shape[1]
+    dcgan = lambda net: net.apply(common.dcgan_init)  # noqa: E731
+    return (lambda: dcgan(common.dcgan_generator(z, c, size)),
+            lambda: dcgan(common.dcgan_discriminator(c, size, outputs=z)),
+            lambda: dcgan(common.dcgan_discriminator(c, size)))
+
+
+def build_networks(ds: datasets.Dataset, args) -> dict:
+    """G, D (D1 for MDGAN), then E and D2 where the variant has them: built in this order so that
+    every variant starts from the same G and D for the same seed."""
+    make_g, make_e, make_d = network_makers(ds, args)
+    nets = {"G": make_g(), "D": make_d()}
+    if args.variant != "gan":
+        nets["E"] = make_e()
+    if args.variant == "md":
+        nets["D2"] = make_d()
+    return nets
+
+
+# ----------------------------------------------------------------------------- losses
+
+def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
+    """max E[log D(x)] + E[log(1 - D(G(z)))], as a loss on logits: softplus(-real) + softplus(fake)."""
+    return F.softplus(-d_real).mean() + F.softplus(d_fake).mean()
+
+
+def generator_adversarial(d_fake: torch.Tensor) -> torch.Tensor:
+    """-E_z[log D(G(z))] (non-saturating) = softplus(-logit)."""
+    return F.softplus(-d_fake).mean()
+
+
+def distance(x: torch.Tensor, reconstruction: torch.Tensor, reduce: str = "mean") -> torch.Tensor:
+    """d(x, G(E(x))): squared error averaged (or summed) over coordinates, averaged over the batch."""
+    squared = ((x - reconstruction) ** 2).flatten(1)
+    return (squared.mean(1) if reduce == "mean" else squared.sum(1)).mean()
+
+
+def log_d_term(d_reconstruction: torch.Tensor, literal: bool) -> torch.Tensor:
+    """The mode regulariser's term: -E_x[log D(G(E(x)))] (intended), or +E_x[log D(G(E(x)))] (printed)."""
+    minus_log_d = F.softplus(-d_reconstruction).mean()
+    return -minus_log_d if literal else minus_log_d
+
+
+def encoder_loss(x, reconstruction, d_reconstruction, lambda1: float, lambda2: float, literal: bool = False,
+                 reduce: str = "mean") -> torch.Tensor:
+    """T_E = E_x[lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))] (eq. 4, intended sign)."""
+    return lambda1 * distance(x, reconstruction, reduce) + lambda2 * log_d_term(d_reconstruction, literal)
+
+
+def regularized_generator_loss(d_fake, x, reconstruction, d_reconstruction, lambda1: float, lambda2: float,
+                               literal: bool = False, reduce: str = "mean") -> torch.Tensor:
+    """T_G = -E_z[log D(G(z))] + E_x[lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))] (eq. 3, intended sign)."""
+    return generator_adversarial(d_fake) + encoder_loss(x, reconstruction, d_reconstruction, lambda1, lambda2,
+                                                        literal, reduce)
+
+
+def manifold_loss(x, reconstruction, d1_reconstruction, lam: float, literal: bool = False,
+                  reduce: str = "mean") -> torch.Tensor:
+    """MDGAN's manifold step for G and E: lambda d(x, G(E(x))) - log D1(G(E(x)))."""
+    return lam * distance(x, reconstruction, reduce) + log_d_term(d1_reconstruction, literal)
+
+
+# ----------------------------------------------------------------------------- one training step
+
+def update(optimizers, loss: torch.Tensor) -> None:
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss.backward()
+    for opt in optimizers:
+        opt.step()
+
+
+def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Generator) -> dict:
+    """One iteration: a D step then a G (and E) step on the same x and z; MDGAN does its manifold
+    step (D1, then G and E) and its diffusion step (D2, then G)."""
+    G, D, E = nets["G"], nets["D"], nets.get("E")
+    z = torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device)
+    fake = G(z)
+    if args.variant in ("gan", "reg"):
+        update([opts["D"]], loss_d := discriminator_loss(D(real), D(fake.detach())))
+        if args.variant == "gan":
+            update([opts["G"]], loss_g := generator_adversarial(D(fake)))
+            return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+        reconstruction = G(E(real))
+        loss_g = regularized_generator_loss(D(fake), real, reconstruction, D(reconstruction), args.lambda1,
+                                            args.lambda2, args.literal_sign, args.distance)
+        update([opts["G"], opts["E"]], loss_g)  # d T_G / d E = d T_E / d E
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(),
+                "recon": distance(real, reconstruction, args.distance).detach()}
+    reconstruction = G(E(real))  # manifold step: D1 (= nets["D"]) separates x from G(E(x))
+    update([opts["D"]], loss_d1 := discriminator_loss(D(real), D(reconstruction.detach())))
+    update([opts["G"], opts["E"]], loss_m := manifold_loss(real, reconstruction, D(reconstruction), args.lambda1,
+                                                            args.literal_sign, args.distance))
+    with torch.no_grad():  # diffusion step: D2 separates the current G(E(x)) ("real") from G(z)
+        on_manifold = G(E(real))
+    fake = G(z)
+    update([opts["D2"]], loss_d2 := discriminator_loss(nets["D2"](on_manifold), nets["D2"](fake.detach())))
+    update([opts["G"]], loss_g := generator_adversarial(nets["D2"](fake)))
+    return {"loss_d": loss_d1.detach(), "loss_g": loss_m.detach(), "loss_d2": loss_d2.detach(),
+            "loss_g2": loss_g.detach(), "recon": distance(real, on_manifold, args.distance)}
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
+    G.eval()
+    out = torch.cat([G(torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device))
+                     for i in range(0, n, args.batch)])
+    G.train()
+    return out
+
+
+def evaluate(nets, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
+    """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
+    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    samples = from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
+    if ds.kind == "points":
+        return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
+    lo, hi = ds.value_range
+    images = samples.clamp(lo, hi)
+    result = {}
+    if classifier is not None:
+        unit = metrics.to_unit_range(images)
+        result = metrics.class_histogram(classifier, unit)
+        result.update(metrics.inception_and_mode_score(classifier.probabilities(unit), ds.labels))
+        result.update(missing_classes=10 - result["classes_hit"], classifier_accuracy=args.classifier_accuracy)
+    return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
+
+
+def missing_modes(nets, ds, args, to_model, device) -> dict:
+    """Table 3: a third-party D* per --noise-std (a fresh D of the model's architecture, batches of
+    --batch real and --batch generated images), trained on real training vs generated images and
+    applied to the real test images; writes missing_modes.png (the count over thresholds)."""
+    data_gen, fake_gen = torch.Generator().manual_seed(args.seed + 30_000), torch.Generator(device).manual_seed(args.seed + 40_000)
+    test = to_model(ds.test_images.float())
+    make_d = network_makers(ds, args)[2]
+    out, curves = {}, {}
+    for sigma in args.noise_std:
+        r = metrics.third_party_missing_modes(
+            make_d, lambda n: to_model(ds.sample(n, data_gen)),
+            lambda n: sample_generator(nets["G"], n, args, fake_gen), test, sigma, args.tpd_steps, batch=args.batch,
+            threshold=args.tpd_threshold, seed=args.seed, device=device)
+        out[f"missing_sigma_{sigma:g}"] = r["missing"]
+        out[f"missing_curve_sigma_{sigma:g}"] = r["curve"]
+        curves[f"sigma {sigma:g}"] = (metrics.THRESHOLDS.tolist(), r["curve"])
+        print(f"third-party D, sigma {sigma:g}: {r['missing']} of {r['test_n']} test images above "
+              f"{args.tpd_threshold:g} (mean P(real) {r['mean_p_real']:.3f})")
+    common.line_plot_png(os.path.join(args.out, "missing_modes.png"), curves,
+                         f"{args.variant}: test images with D*(t) > threshold", "threshold", "count")
+    return {**out, "missing_threshold": args.tpd_threshold, "missing_test_n": len(test), "tpd_steps": args.tpd_steps}
+
+
+def write_pictures(nets, ds, args, samples: np.ndarray, run_dir: str, to_model) -> None:
+    """samples.png; mixtures: mode_hist.png and curves.png; images: class_hist.png, scores.png and
+    reconstructions.png (real images above G(E(x)))."""
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    steps = [r["step"] for r in rows]
+    if ds.kind == "images":
+        lo, hi = ds.value_range
+        grid = (samples[:64].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2)
+        common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=8))
+        if rows and "class_shares" in rows[-1]:
+            shares = rows[-1]["class_shares"]
+            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
+                                 f"classes of {args.eval_n} samples, {args.variant}")
+            common.line_plot_png(os.path.join(run_dir, "scores.png"),
+                                 {"MODE score": (steps, [r["mode_score"] for r in rows]),
+                                  "Inception score": (steps, [r["inception_score"] for r in rows])},
+                                 f"{args.variant} on {args.dataset}", "step", "score")
+        if "E" in nets:
+            real = to_model(ds.test_images[:16].float()).to(next(nets["G"].parameters()).device)
+            with torch.no_grad():
+                nets["G"].eval(), nets["E"].eval()
+                rec = nets["G"](nets["E"](real))
+            common.write_png(os.path.join(run_dir, "reconstructions.png"),
+                             common.image_grid(torch.cat([real, rec]).cpu().numpy(), nrow=16))
+        return
+    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
+    pad = 0.15 * (hi - lo)
+    if samples.shape[1] >= 2:
+        centers = ds.centers[:, :2] if ds.centers is not None else None
+        common.heatmap_png(os.path.join(run_dir, "samples.png"), samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
+                           f"{args.variant}, {args.dataset}, step {args.steps}", centers)
+    if rows and "mode_counts" in rows[-1]:
+        counts = np.asarray(rows[-1]["mode_counts"], float)
+        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
+                             f"high-quality samples per mode, {args.variant}")
+        common.line_plot_png(os.path.join(run_dir, "curves.png"),
+                             {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
+                              "HQ %": (steps, [r["hq"] for r in rows])}, f"{args.variant} on {args.dataset}", "step", "%")
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    if args.arch == "auto":
+        args.arch = "mlp" if ds.kind == "points" or ds.shape[1:] == (28, 28) else "dcgan"
+    for key, value in PRESETS["points" if ds.kind == "points" else args.arch].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
+    if args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.tpd_steps < 0:
+        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --eval-n >= 2, --tpd-steps >= 0")
+    if ds.kind == "images" and ds.stack_index is not None:
+        raise common.UserError("mdgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
+    args.eval_every = args.eval_every or max(1, args.steps // 10)
+    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
+    device = common.get_device(args.device)
+    common.seed_everything(args.seed)
+
+    builtin = ds.kind == "points" and ds.array is None  # built-in mixtures train in their own units
+    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
+    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
+    print(ds.description)
+    if not builtin:
+        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
+    run_dir = common.make_run_dir(args, "mdgan")
+
+    nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
+    opts = {k: torch.optim.Adam(net.parameters(), args.lr, betas=(BETA1, 0.999)) for k, net in nets.items()}
+    data_gen = torch.Generator().manual_seed(args.seed)
+    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
+
+    reference = None
+    if ds.kind == "points":
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
+        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
+    classifier = None
+    if ds.kind == "images" and ds.labels is not None and ds.shape[0] == 1:
+        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
+        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
+
+    start = 0
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    state_modules = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
+    if args.resume:
+        start = common.restore_training_state(ckpt_path, state_modules, data_gen, z_gen)
+    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
+    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
+    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
+    t0 = time.time()
+    for step in range(start + 1, args.steps + 1):
+        real = to_model(ds.sample(args.batch, data_gen)).to(device)
+        progress.update(step, **train_step(nets, opts, real, args, z_gen))
+        if step % args.eval_every == 0 or step == args.steps:
+            result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), **result})
+            print(common.eval_line(result), flush=True)
+        if step % args.ckpt_every == 0 or step == args.steps:
+            common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
+
+    if start >= args.steps:  # a finished run resumed: evaluate only
+        result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
+    np.save(os.path.join(run_dir, "samples.npy"), samples)
+    write_pictures(nets, ds, args, samples, run_dir, to_model)
+    final = {k: v for k, v in result.items() if not isinstance(v, list)}
+    if ds.kind == "images" and ds.test_images is not None and args.tpd_steps > 0:
+        final.update(missing_modes(nets, ds, args, to_model, device))  # with the count over thresholds
+    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 variant=args.variant, dataset=args.dataset, seed=args.seed)
+    return common.finish_run(run_dir, final)
+
+
+if __name__ == "__main__":
+    common.run_main(main)
