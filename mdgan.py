@@ -54,7 +54,11 @@ Run:
     python mdgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --variant reg --steps 3000
     python mdgan.py --dataset celeba --variant md --z-dim 200 --steps 100000  # GPU; Table 3
     python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
-Expected numbers: README.md "Mode-regularized GAN" has the tables with their commands.
+Expected numbers (5 seeds, 2,500 samples, VEEGAN protocol; README.md "Mode-regularized GAN and
+MDGAN" has the tables, pictures and commands): ring at 10,000 iterations, modes / HQ %: Reg-GAN
+8.0 / 84, MDGAN 5.8 / 22, plain GAN 1.6 / 3 (four seeds on no mode); grid at 20,000: Reg-GAN 25.0 / 66,
+MDGAN 25.0 / 72, plain GAN 24.4 / 40. With `--z-dim 256` the ring advantage disappears. On MNIST at
+5,000 CPU iterations neither variant beats the plain GAN (README).
 """
 from __future__ import annotations
 
