@@ -25,9 +25,11 @@ Deviations and choices ([V] read in the paper's slides, [R] recalled, [I] ours):
   +log D1, flipping exactly that one term.
 * d is the squared error averaged over coordinates, as both ports compute it [I]; `--distance sum`
   takes the squared Euclidean distance ||x - G(E(x))||^2 instead, which weighs lambda1 by the
-  number of coordinates (784 on MNIST: at lambda1 0.2 the averaged form barely trains the
-  autoencoder there; README). -log D(G(z)) is the non-saturating generator loss [I, as the ports]. The gradient of T_G with respect to E equals that
-  of T_E (T_G's first term does not involve E), so one backward pass updates G and E together.
+  number of coordinates. On MNIST at lambda1 0.2 the averaged form does not train the autoencoder
+  at all and the summed one does, and only then do Reg-GAN and MDGAN beat the plain GAN (README);
+  the default stays the ports' form, which the point tables use. -log D(G(z)) is the
+  non-saturating generator loss [I, as the ports]. The gradient of T_G with respect to E equals
+  that of T_E (T_G's first term does not involve E), so one backward pass updates G and E together.
 * lambda1 0.2, lambda2 0.4: the paper's MNIST values [R, kozistr's port V]. MDGAN's manifold weight is
   `--lambda1` [I]. An MDGAN iteration updates G twice (manifold, then diffusion) and counts as one step.
 * Networks. Points [I]: the VEEGAN protocol's MLPs (those its plain GAN uses), G and E two hidden

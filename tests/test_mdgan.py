@@ -52,7 +52,7 @@ def test_celeba_like_image_folder(tmp_path):
     (tmp_path / "celeba" / "list_eval_partition.txt").write_text(
         "".join(f"{n} {2 if i >= 9 else 0}\n" for i, n in enumerate(names)))
     out, final = run(tmp_path, "--dataset", "celeba", "--data-dir", str(tmp_path), "--batch", "4", "--eval-n", "8",
-                     "--tpd-steps", "2", "--noise-std", "3.5")
+                     "--steps", "2", "--eval-every", "2", "--tpd-steps", "2", "--noise-std", "3.5")
     assert np.load(os.path.join(out, "samples.npy")).shape == (8, 3, 64, 64)
     assert final["missing_test_n"] == 3 and 0 <= final["missing_sigma_3.5"] <= 3
     assert json.load(open(os.path.join(out, "args.json")))["arch"] == "dcgan"
