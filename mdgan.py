@@ -204,8 +204,8 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Ge
     step (D1, then G and E) and its diffusion step (D2, then G)."""
     G, D, E = nets["G"], nets["D"], nets.get("E")
     z = torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device)
-    fake = G(z)
     if args.variant in ("gan", "reg"):
+        fake = G(z)
         update([opts["D"]], loss_d := discriminator_loss(D(real), D(fake.detach())))
         if args.variant == "gan":
             update([opts["G"]], loss_g := generator_adversarial(D(fake)))
@@ -222,7 +222,7 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Ge
                                                             args.literal_sign, args.distance))
     with torch.no_grad():  # diffusion step: D2 separates the current G(E(x)) ("real") from G(z)
         on_manifold = G(E(real))
-    fake = G(z)
+    fake = G(z)  # after the manifold update, so D2 and G see the current generator
     update([opts["D2"]], loss_d2 := discriminator_loss(nets["D2"](on_manifold), nets["D2"](fake.detach())))
     update([opts["G"]], loss_g := generator_adversarial(nets["D2"](fake)))
     return {"loss_d": loss_d1.detach(), "loss_g": loss_m.detach(), "loss_d2": loss_d2.detach(),
