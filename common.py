@@ -135,7 +135,7 @@ def default_data_dir() -> str:
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None) -> None:
     """The flags every script shares, with the script's own defaults."""
     g = parser.add_argument_group("common")
-    g.add_argument("--dataset", default=dataset, help="ring | grid | hd | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
+    g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
     g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
@@ -335,6 +335,56 @@ def write_png(path: str, pixels: np.ndarray) -> None:
     os.replace(path + ".tmp", path)
 
 
+def read_png(path: str) -> np.ndarray:
+    """Read a PNG that `write_png` wrote (8-bit grey or RGB, no interlace, filter 0 on every row)
+    back as uint8, so that pictures of several runs can be tiled into one."""
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{path} is not a PNG")
+    pos, header, data = 8, None, b""
+    while pos < len(blob):
+        length, kind = struct.unpack(">I4s", blob[pos:pos + 8])
+        body = blob[pos + 8:pos + 8 + length]
+        header = body if kind == b"IHDR" else header
+        data += body if kind == b"IDAT" else b""
+        pos += 12 + length
+    w, h, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    channels = {0: 1, 2: 3}.get(colour_type)
+    if depth != 8 or channels is None or interlace:
+        raise ValueError(f"{path}: only 8-bit grey or RGB PNGs as write_png writes them are read")
+    rows = np.frombuffer(zlib.decompress(data), np.uint8).reshape(h, 1 + w * channels)
+    if rows[:, 0].any():
+        raise ValueError(f"{path}: row filters other than 0 are not supported")
+    pixels = rows[:, 1:].reshape(h, w, channels)
+    return pixels[..., 0] if channels == 1 else pixels
+
+
+def tile_png(path: str, pictures: list, columns: int, captions: list[str] | None = None, gap: int = 10) -> None:
+    """Write `tile(pictures, columns, captions, gap)` as PNG."""
+    write_png(path, tile(pictures, columns, captions, gap))
+
+
+def tile(pictures: list, columns: int, captions: list[str] | None = None, gap: int = 10) -> np.ndarray:
+    """Tile pictures (uint8 (H, W) or (H, W, 3) arrays, or PNG paths) on a white canvas, `columns`
+    per row, each under its optional caption."""
+    pictures = [read_png(p) if isinstance(p, str) else np.asarray(p, np.uint8) for p in pictures]
+    pictures = [np.repeat(p[..., None], 3, 2) if p.ndim == 2 else p for p in pictures]
+    captions = captions or [""] * len(pictures)
+    top = 24 if any(captions) else 0
+    cells = [divmod(i, columns) for i in range(len(pictures))]
+    heights, widths = [0] * math.ceil(len(pictures) / columns), [0] * min(columns, len(pictures))
+    for (r, c), picture, caption in zip(cells, pictures, captions):  # each row as tall, each column as wide as its largest
+        heights[r] = max(heights[r], picture.shape[0] + top + gap)
+        widths[c] = max(widths[c], picture.shape[1] + gap, text_width(caption) + gap)
+    ys, xs = np.cumsum([gap] + heights), np.cumsum([gap] + widths)
+    canvas = np.full((ys[-1], xs[-1], 3), 255, np.uint8)
+    for (r, c), picture, caption in zip(cells, pictures, captions):
+        draw_text(canvas, xs[c], ys[r] + 4, caption)
+        canvas[ys[r] + top:ys[r] + top + picture.shape[0], xs[c]:xs[c] + picture.shape[1]] = picture
+    return canvas
+
+
 def image_grid(images: np.ndarray, nrow: int = 8, padding: int = 2) -> np.ndarray:
     """Tile (N, C, H, W) images in the fixed range [-1, 1] (no per-batch stretching) into uint8."""
     n, c, h, w = images.shape
@@ -515,22 +565,33 @@ def heatmap_png(path: str, points: np.ndarray, extent, title: str, centers: np.n
 
 
 def scalar_map_png(path: str, values: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
-                   size: int = 420, marks: np.ndarray | None = None) -> None:
+                   size: int = 420, marks: np.ndarray | None = None, marks2: np.ndarray | None = None,
+                   contours: np.ndarray | None = None) -> None:
     """A (rows, cols) array in [0, 1] (row 0 = top = ymax) as a coloured map with axes; optional red
-    crosses at `centers` and white dots at `marks` (both in the extent's units)."""
+    crosses at `centers`, white dots at `marks` and red dots at `marks2` (all in the extent's units),
+    and white level lines at 0.1, 0.2, ..., 0.9 of a second array `contours` over the same extent."""
     xmin, xmax, ymin, ymax = extent
     pad_l, pad_t, pad_b = 70, 40, 50
     canvas = np.full((size + pad_t + pad_b, size + pad_l + 20, 3), 255, np.uint8)
     idx = (np.arange(size) * values.shape[0] / size).astype(int)
     jdx = (np.arange(size) * values.shape[1] / size).astype(int)
     canvas[pad_t:pad_t + size, pad_l:pad_l + size] = _colormap(values[idx][:, jdx])
+    if contours is not None:
+        band = np.floor(np.clip(contours, 0, 0.999) * 10)[(np.arange(size) * contours.shape[0] / size).astype(int)][
+            :, (np.arange(size) * contours.shape[1] / size).astype(int)]
+        edge = np.zeros((size, size), bool)
+        edge[:-1] |= band[:-1] != band[1:]
+        edge[:, :-1] |= band[:, :-1] != band[:, 1:]
+        canvas[pad_t:pad_t + size, pad_l:pad_l + size][edge] = 255
 
     def px(x, y):
         return pad_l + (x - xmin) / (xmax - xmin) * size, pad_t + (ymax - y) / (ymax - ymin) * size
 
-    for x, y in (marks if marks is not None else []):
-        cx, cy = px(x, y)
-        canvas[int(cy) - 1:int(cy) + 2, int(cx) - 1:int(cx) + 2] = 255
+    for dots, colour in ((marks, (255, 255, 255)), (marks2, (230, 30, 30))):
+        for x, y in (dots if dots is not None else []):
+            cx, cy = px(x, y)
+            if pad_l < cx < pad_l + size - 1 and pad_t < cy < pad_t + size - 1:
+                canvas[int(cy) - 1:int(cy) + 2, int(cx) - 1:int(cx) + 2] = colour
     for x, y in (centers if centers is not None else []):
         cx, cy = px(x, y)
         _draw_line(canvas, cx - 5, cy - 5, cx + 5, cy + 5, (230, 30, 30))

@@ -7,6 +7,8 @@
 * `PATH.npy`: points (N, D), or images (N, H, W) / (N, C, H, W), uint8 or float. Anything else, NaN,
   inf or an empty array is refused with a one-line error. Optional `--centers PATH.json`
   ({"centers": [[...], ...], "sigma": s, "weights": [...]}) lets the mode statistics judge it.
+* `star`: PGAN's 2-D toy, five Gaussians with mean 0 and rotated covariances (no modes to count:
+  judged by the EMD alone).
 * `hd`: VEEGAN's 1200-D set as PacGAN's code builds it: 10 modes, each sample (n, 0) + c_k * 1 with
   n ~ N(0, I_700) in the first 700 coordinates, zeros in the other 500, and the offset c_k added to
   all 1,200 coordinates.
@@ -87,6 +89,7 @@ class Dataset:
     sigma: float | None = None
     weights: np.ndarray | None = None
     noise_dims: int | None = None  # mixtures: Gaussian noise only in the first noise_dims coordinates
+    component_maps: np.ndarray | None = None  # mixtures (K, D, D): component k adds sigma * A_k @ noise
     hq_sigmas: float = 3.0  # mixtures: the protocol's high-quality radius in units of sigma
     stack_index: torch.Tensor | None = None  # (N, k): sample i stacks array[stack_index[i]] as k channels
     value_range: tuple | None = None  # (lo, hi) of the raw data, used for the affine map into [-1, 1]
@@ -120,6 +123,8 @@ class Dataset:
                               generator=generator)
         dim = self.centers.shape[1]
         noise = torch.randn(n, self.noise_dims or dim, generator=generator)
+        if self.component_maps is not None:
+            noise = torch.einsum("nij,nj->ni", torch.as_tensor(self.component_maps, dtype=torch.float32)[k], noise)
         if self.noise_dims:
             noise = torch.cat([noise, torch.zeros(n, dim - self.noise_dims)], 1)
         return torch.as_tensor(self.centers, dtype=torch.float32)[k] + self.sigma * noise
@@ -147,6 +152,21 @@ def grid(side: int = 5, spacing: float = 2.0, sigma: float = 0.05) -> Dataset:
     axis = spacing * (np.arange(side) - (side - 1) / 2)
     ds = mixture("grid", np.stack(np.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2), sigma)
     ds.description = f"grid: {side * side} modes at {{{', '.join(f'{a:g}' for a in axis)}}}^2, sigma {sigma:g}"
+    return ds
+
+
+def star(components: int = 5, major: float = 1.0, minor: float = 0.1) -> Dataset:
+    """PGAN's 2-D toy (its section 4.2): a GMM whose components share the mean 0 and differ only in
+    the rotation of their covariance; here standard deviations `major` and `minor` along axes
+    rotated by pi*k/components (the paper gives no numbers), a star of 2*components rays."""
+    angles = np.pi * np.arange(components) / components
+    rotations = np.stack([np.stack([np.cos(angles), -np.sin(angles)], 1),
+                          np.stack([np.sin(angles), np.cos(angles)], 1)], 1)  # (K, 2, 2)
+    ds = mixture("star", np.zeros((components, 2)), 1.0)
+    ds.component_maps = rotations * np.array([major, minor])  # R_k diag(major, minor)
+    ds.value_range = ([-3 * major] * 2, [3 * major] * 2)
+    ds.description = (f"star: {components} Gaussians with mean 0, standard deviations {major:g} and {minor:g} "
+                      f"along axes rotated by pi*k/{components}")
     return ds
 
 
@@ -458,6 +478,8 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
         return grid()
     if spec == "hd":
         return hd()
+    if spec == "star":
+        return star()
     if spec in ("mnist", "fashion-mnist"):
         return load_idx_dataset(spec, data_dir)
     if spec == "stacked-mnist":
@@ -470,5 +492,5 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
         return load_npy(spec, centers)
     if os.path.isdir(spec):
         return load_image_folder(spec)
-    raise UserError(f"unknown data set '{spec}'; use ring, grid, hd, mnist, fashion-mnist, stacked-mnist, "
+    raise UserError(f"unknown data set '{spec}'; use ring, grid, hd, star, mnist, fashion-mnist, stacked-mnist, "
                     "cifar10, celeba, a path to a .npy file or a folder of images")

@@ -99,7 +99,7 @@ def point_reference(ds, n: int, emd_n: int, seed: int) -> PointReference:
 def point_scores(samples: np.ndarray, ds, ref: PointReference) -> dict:
     """EMD of the first emd_n samples (with its floor) and, for mixtures, `mixture_stats`."""
     result = {"emd": emd(samples[:ref.emd_n], ref.real[:ref.emd_n]), "emd_floor": ref.emd_floor, "emd_n": ref.emd_n}
-    if ds.centers is not None:
+    if ds.centers is not None and ds.component_maps is None:  # isotropic modes can be counted
         result.update(mixture_stats(samples, ds))
     return result
 

@@ -36,16 +36,28 @@ def fake_digits(n, seed=0, size=28):
     return images, labels
 
 
-@pytest.fixture
-def mnist_dir(tmp_path):
-    """A tiny MNIST-format data dir: <tmp>/mnist/ with 200 train and 100 test images."""
-    folder = tmp_path / "mnist"
+def write_mnist(root):
+    """A tiny MNIST-format data dir: <root>/mnist/ with 200 train and 100 test images."""
+    folder = root / "mnist"
     folder.mkdir()
     for split, n, seed in (("train", 200, 0), ("t10k", 100, 1)):
         images, labels = fake_digits(n, seed)
         write_idx(str(folder / f"{split}-images-idx3-ubyte.gz"), images)
         write_idx(str(folder / f"{split}-labels-idx1-ubyte.gz"), labels)
-    return tmp_path
+    return root
+
+
+@pytest.fixture
+def mnist_dir(tmp_path):
+    """A fresh tiny MNIST data dir, for tests that change it or need an empty classifier cache."""
+    return write_mnist(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def shared_mnist_dir(tmp_path_factory):
+    """One tiny MNIST data dir for every script test: the evaluation classifier is trained by the
+    first test and read from the cache there by the others. Tests must not change it."""
+    return write_mnist(tmp_path_factory.mktemp("shared"))
 
 
 def write_cifar(folder, n=12, seed=0):

@@ -44,10 +44,10 @@ def test_veegan_table_runs_every_method_and_resumes(tmp_path):
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
 
 
-def test_mdgan_table_on_mnist_like_digits(tmp_path, mnist_dir):
+def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
     cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "mdgan.py"), "--datasets", "mnist", "--variants", "reg",
            "--seeds", "1", "--steps", "3", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
-           "--", "--data-dir", str(mnist_dir), "--batch", "16", "--eval-n", "32", "--tpd-steps", "2"]
+           "--", "--data-dir", str(shared_mnist_dir), "--batch", "16", "--eval-n", "32", "--tpd-steps", "2"]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
     table = (tmp_path / "res" / "mdgan_mnist.md").read_text()

@@ -92,3 +92,18 @@ def test_dcgan_shapes(size):
     G, D = common.dcgan_generator(10, 3, size), common.dcgan_discriminator(3, size)
     x = G(torch.zeros(2, 10))
     assert x.shape == (2, 3, size, size) and D(x).shape == (2, 1)
+
+
+def test_read_png_and_tile(tmp_path):
+    rng = np.random.default_rng(1)
+    grey, rgb = rng.integers(0, 256, (5, 7)).astype(np.uint8), rng.integers(0, 256, (4, 6, 3)).astype(np.uint8)
+    common.write_png(str(tmp_path / "g.png"), grey)
+    np.testing.assert_array_equal(common.read_png(str(tmp_path / "g.png")), grey)
+    common.tile_png(str(tmp_path / "t.png"), [str(tmp_path / "g.png"), rgb], 2, ["a", "b"])
+    tiled = read_png(str(tmp_path / "t.png"))  # the independent reader above
+    assert tiled.shape == (49, 46, 3)  # cells 18 x 39 (picture, 24-pixel caption strip, 10-pixel gaps)
+    np.testing.assert_array_equal(tiled[34:38, 28:34], rgb)
+    np.testing.assert_array_equal(tiled[34:39, 10:17, 1], grey)
+    with pytest.raises(ValueError, match="not a PNG"):
+        (tmp_path / "bad.png").write_bytes(b"GIF89a")
+        common.read_png(str(tmp_path / "bad.png"))

@@ -235,3 +235,14 @@ def test_celeba_missing_and_pillow_missing(tmp_path, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pillow)
     with pytest.raises(UserError, match="pip install pillow"):
         data.decode_images([str(tmp_path / "x.jpg")], 64, None)
+
+
+def test_star_is_five_rotated_gaussians_with_one_mean():
+    ds = data.load_dataset("star", ".")
+    assert ds.kind == "points" and np.allclose(ds.centers, 0) and ds.component_maps.shape == (5, 2, 2)
+    x = ds.sample(200_000, torch.Generator().manual_seed(0)).numpy()
+    np.testing.assert_allclose(x.mean(0), 0, atol=0.01)
+    np.testing.assert_allclose(np.cov(x.T), 0.505 * np.eye(2), atol=0.01)  # mean of R diag(1, 0.01) R^T
+    far = x[np.linalg.norm(x, axis=1) > 2]  # far out, every point lies on one of the 10 rays at angles pi*k/5
+    offset = np.mod(np.arctan2(far[:, 1], far[:, 0]), np.pi / 5)
+    assert len(far) > 1000 and (np.minimum(offset, np.pi / 5 - offset) < 0.15).mean() > 0.99

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import common
 import masked_weighted_gan as mw
 from conftest import ROOT
 
@@ -92,8 +93,8 @@ def test_user_points_at_another_scale_are_judged_in_their_own_units(tmp_path):
     assert args["affine_center"] == pytest.approx([1000, -300], abs=10) and args["affine_scale"] > 50
 
 
-def test_mnist_path_writes_grid_and_class_histogram(tmp_path, mnist_dir):
-    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(mnist_dir), "--prior", "masked",
+def test_mnist_path_writes_grid_and_class_histogram(tmp_path, shared_mnist_dir):
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--prior", "masked",
                      "--z-dim", "8")
     assert 0 <= final["class_kl"] <= np.log(10) + 1e-9 and final["classifier_accuracy"] > 0.5
     samples = np.load(os.path.join(out, "samples.npy"))
@@ -102,9 +103,12 @@ def test_mnist_path_writes_grid_and_class_histogram(tmp_path, mnist_dir):
         assert os.path.isfile(os.path.join(out, name))
 
 
-def cli(*args, cwd=None):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "masked_weighted_gan.py"), *TINY, *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+def cli(capsys, *args):
+    """The command line as `python masked_weighted_gan.py` runs it, in this process: (exit status,
+    stderr). The offline-MNIST test below runs the real process."""
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(mw.main, [*TINY, *args])
+    return exit_info.value.code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("make_input, message", [
@@ -115,10 +119,10 @@ def cli(*args, cwd=None):
     (lambda p: (np.save(p / "e.npy", np.zeros((0, 2))), str(p / "e.npy"))[1], "empty"),
     (lambda p: ((p / "c.npy").write_bytes(b"junk"), str(p / "c.npy"))[1], "not a readable"),
 ])
-def test_bad_data_gives_one_line_error_and_nonzero_exit(tmp_path, make_input, message):
-    result = cli("--dataset", make_input(tmp_path), "--out", str(tmp_path / "o"), cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr
+def test_bad_data_gives_one_line_error_and_nonzero_exit(tmp_path, capsys, make_input, message):
+    code, err = cli(capsys, "--dataset", make_input(tmp_path), "--out", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()  # nothing is created for a run that cannot start
     assert not (tmp_path / "o").exists()  # nothing is created for a run that cannot start
 
 
@@ -129,23 +133,23 @@ def test_missing_mnist_offline_names_what_to_do(tmp_path):
     assert result.returncode == 2 and "could not download" in result.stderr and "copy the file there" in result.stderr
 
 
-def test_diverging_run_stops_with_a_clear_error(tmp_path):
-    result = cli("--optimizer", "sgd", "--lr", "1e30", "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "diverged" in result.stderr and "--resume" in result.stderr
+def test_diverging_run_stops_with_a_clear_error(tmp_path, capsys):
+    code, err = cli(capsys, "--optimizer", "sgd", "--lr", "1e30", "--out", str(tmp_path / "o"))
+    assert code == 2 and "diverged" in err and "--resume" in err
 
 
-def test_corrupt_checkpoint_on_resume(tmp_path):
+def test_corrupt_checkpoint_on_resume(tmp_path, capsys):
     out, _ = run(tmp_path)
     with open(os.path.join(out, "ckpt.pt"), "wb") as f:
         f.write(b"\x00" * 100)
-    result = cli("--resume", out)
-    assert result.returncode == 2 and "unreadable" in result.stderr
-    result = cli("--resume", str(tmp_path / "nowhere"))
-    assert result.returncode == 2 and "no args.json" in result.stderr
+    code, err = cli(capsys, "--resume", out)
+    assert code == 2 and "unreadable" in err
+    code, err = cli(capsys, "--resume", str(tmp_path / "nowhere"))
+    assert code == 2 and "no args.json" in err
 
 
-def test_bad_flag_values(tmp_path):
-    result = cli("--rate", "0", "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "--rate" in result.stderr
-    result = cli("--arch", "dcgan", "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and "for images" in result.stderr
+def test_bad_flag_values(tmp_path, capsys):
+    code, err = cli(capsys, "--rate", "0", "--out", str(tmp_path / "o"))
+    assert code == 2 and "--rate" in err
+    code, err = cli(capsys, "--arch", "dcgan", "--out", str(tmp_path / "o"))
+    assert code == 2 and "for images" in err

@@ -28,8 +28,8 @@ def test_smoke_every_variant_on_points(tmp_path, variant):
     assert state["step"] == 6 and ("E" in state) == (variant != "gan") and ("D2" in state) == (variant == "md")
 
 
-def test_mnist_scores_and_third_party_missing_modes(tmp_path, mnist_dir):
-    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(mnist_dir), "--variant", "md",
+def test_mnist_scores_and_third_party_missing_modes(tmp_path, shared_mnist_dir):
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--variant", "md",
                      "--tpd-steps", "5", "--noise-std", "0.5", "3.5")
     for key in ("mode_score", "inception_score", "missing_classes", "class_kl", "classifier_accuracy"):
         assert key in final
@@ -108,7 +108,7 @@ def test_same_seed_same_numbers_and_resume(tmp_path):
     assert np.array_equal(np.load(os.path.join(out_a, "samples.npy")), np.load(os.path.join(out_c, "samples.npy")))
 
 
-def test_stacked_mnist_is_refused(tmp_path, mnist_dir, capsys):
+def test_stacked_mnist_is_refused(tmp_path, shared_mnist_dir, capsys):
     from common import UserError
     with pytest.raises(UserError, match="veegan.py"):
-        run(tmp_path, "--dataset", "stacked-mnist", "--data-dir", str(mnist_dir))
+        run(tmp_path, "--dataset", "stacked-mnist", "--data-dir", str(shared_mnist_dir))

@@ -1,15 +1,14 @@
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
+import common
 import data
 import veegan
-from conftest import ROOT, write_cifar
+from conftest import write_cifar
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--z-dim", "8", "--hidden", "16",
         "--device", "cpu"]
@@ -37,10 +36,10 @@ def test_smoke_every_method_on_points(tmp_path, method, dataset):
         assert final["real_hq_calibrated"] > 95  # ... the calibrated radius does not
 
 
-def test_image_data_sets_and_ivom(tmp_path, mnist_dir, monkeypatch):
-    _, final = run(tmp_path, "--dataset", "stacked-mnist", "--data-dir", str(mnist_dir), name="stacked")
+def test_image_data_sets_and_ivom(tmp_path, shared_mnist_dir, monkeypatch):
+    _, final = run(tmp_path, "--dataset", "stacked-mnist", "--data-dir", str(shared_mnist_dir), name="stacked")
     assert 1 <= final["modes"] <= 64 and 0 <= final["kl"] <= np.log(1000) + 1e-9 and final["classifier_accuracy"] > 0.5
-    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(mnist_dir), "--method", "ali", name="mnist")
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--method", "ali", name="mnist")
     assert os.path.isfile(os.path.join(out, "class_hist.png")) and "class_kl" in final
     monkeypatch.setattr(data, "CIFAR_MD5", write_cifar(str(tmp_path / "c" / "cifar-10-batches-py")))
     out, final = run(tmp_path, "--dataset", "cifar10", "--data-dir", str(tmp_path / "c"), "--ivom-n", "4",
@@ -111,9 +110,11 @@ def test_user_points_are_mapped_and_judged_in_their_own_units(tmp_path):
     assert 1 < final["emd_floor"] < 10 and final["real_hq"] > 95
 
 
-def cli(*args):
-    return subprocess.run([sys.executable, os.path.join(ROOT, "veegan.py"), *TINY, *args], capture_output=True,
-                          text=True, timeout=120)
+def cli(capsys, *args):
+    """The command line as `python veegan.py` runs it, in this process: (exit status, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(veegan.main, [*TINY, *args])
+    return exit_info.value.code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -121,7 +122,7 @@ def cli(*args):
     (["--ivom-n", "5"], "--ivom-n needs an image data set"),
     (["--batch", "1"], "--batch >= 2"),
 ])
-def test_bad_input_one_line_error(tmp_path, flags, message):
-    result = cli(*flags, "--out", str(tmp_path / "o"))
-    assert result.returncode == 2 and message in result.stderr and result.stderr.count("\n") == 1
+def test_bad_input_one_line_error(tmp_path, capsys, flags, message):
+    code, err = cli(capsys, *flags, "--out", str(tmp_path / "o"))
+    assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()

@@ -1,0 +1,508 @@
+"""Langevin GAN: a discriminator trained by Langevin dynamics with covariance-controlled noise.
+
+Ramakers, Kollmann & Harmeling, "Stabilizing Generative Adversarial Networks using Langevin
+dynamics". Both real and generated samples are coarse-grained by A_lambda before D sees them
+(eq. 9), and D's parameters theta follow a Langevin equation instead of gradient ascent (eq. 10),
+whose injected noise has the running average of the gradient covariance as its covariance (eq. 11):
+
+    J(G, D) = E_x[log D(A_lambda(x))] + E_z[log(1 - D(A_lambda(G(z))))]                  (9)
+    theta_{t+1} = theta_t + eps grad_theta (J_t + log P(theta_t)) + sqrt(2 eps) eta_t,
+                  eta_t ~ N(0, I_t)                                                        (10)
+    I_t = (1 - 1/t) I_{t-1} + (1/t) V(theta_t)                                             (11)
+
+The paper gives no hyper-parameters, networks or numbers: every default below is ours [I], chosen
+as said. What is the paper's [V]: eqs. 9-11, the diagonal approximation of V, the pairing with the
+GAN and WGAN losses, the conditional MNIST GAN, the falling noise level (its Fig. 1d).
+
+* `LangevinSGD` is eq. 10-11 as a small torch optimizer (copy it on its own). It is the paper's
+  first-order simplification of CCAdL (Shang et al. 2015), not CCAdL: CCAdL uses the running
+  covariance estimate as a friction correction in a momentum thermostat, the paper puts it into the
+  covariance of the injected noise of a plain Langevin step, and so do we.
+* V is the diagonal covariance of the *minibatch-mean* gradient, v / m with v the per-parameter
+  variance of the m per-example gradients: the covariance of the stochastic gradient the step
+  actually uses (one example's variance v would inject m times more). An example is one
+  (x_i, z_i) pair: g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))], whose mean is grad J. The
+  sums of squares of the g_i are computed exactly, for the nn.Linear layers of our D's by the
+  per-layer identity (three extra matmuls per layer, `linear_gradient_moments`), for any other D by
+  torch.func's vmap of grad; the README gives the cost per step next to the plain step.
+* `--noise none|sgld|cc`: the same update without noise (plain gradient ascent with the prior),
+  with constant isotropic noise N(0, tau I) (`--temperature` tau: SGLD's tau = 1 swamps the
+  gradient of a mean objective; tau = 6e-6 is the mean of I_t over a default ring run of the cc arm,
+  so both inject the same average noise), or covariance-controlled. Everything else is shared.
+* Prior P(theta) = N(0, s^2 I) (`--prior-std` s 10): grad log P = -theta / s^2, a weight decay.
+  Step size eps (`--lr-d`) 0.1, chosen for the baseline: of 0.02, 0.1 and 0.5 on the ring (3,000
+  steps, `--noise none`), 0.02 finds no mode, 0.1 all 8 with 50 % HQ, 0.5 all 8 with 9 %. G is
+  trained by Adam (1e-3, beta1 0.5) on the non-saturating loss -log D(A(G(z))) [I].
+* Coarse-graining: images, a separable Gaussian blur of std lambda pixels (kernel radius
+  ceil(3 lambda), normalised to sum 1, reflect padding; lambda = 0 is the identity); points, fresh
+  Gaussian noise of std lambda added to real and generated samples each time D sees them (instance
+  noise, the distribution-level analogue). `--blur` lambda (points 0: the paper's 2-D figure uses
+  the noisy gradients alone; images 1.0), `--blur-decay-steps` N lowers lambda linearly to 0 over N
+  steps (as StyleGAN3 fades its blur).
+* `--loss wgan`: J = E[D(A(x))] - E[D(A(G(z)))] with weight clipping (`--clip` 0.01) after every
+  step and `--critic-steps` 5; a gradient penalty would need per-example double backward.
+* Networks: points, the VEEGAN-protocol MLPs (G two hidden layers of 128 ReLU, D one of 128 ReLU),
+  z ~ N(0, I_2), batch 500. `--conditional` MNIST (Mirza & Osindero's idea, our MLPs): G(z, y) and
+  D(x, y) with y one-hot and concatenated to the input, G 110 -> 256 -> 512 -> 784 (ReLU, tanh),
+  D 794 -> 512 -> 256 -> 1 (LeakyReLU 0.2), batch 64, eps 0.1, G Adam 2e-4, blur 1 pixel.
+
+Run:
+    python langevin_gan.py                                # ring, covariance-controlled noise (< 2 min CPU)
+    python langevin_gan.py --noise none                   # the plain GAN of the same networks and steps
+    python langevin_gan.py --dataset mnist --data-dir ../shared/data/mnist-5k --conditional --steps 3000
+    python benchmarks/langevin.py --steps 5000            # ring and grid x none, sgld, cc x 5 seeds
+Expected numbers (5 seeds, 5,000 steps, VEEGAN protocol; README.md "Langevin GAN" has the table,
+pictures and commands): ring, modes / HQ %: none 8.0 / 46, sgld 2.4 / 0.3, cc 4.0 / 2.6; grid
+none 18.4, sgld 16.4, cc 16.4 modes. The plain GAN already covers the ring here and the noise costs
+modes: the paper's claim does not reproduce. The cc noise level falls over training (ring
+1.1e-5 -> 2.8e-6).
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.func import functional_call, grad, vmap
+
+import common
+import data as datasets
+import metrics
+
+PRESETS = {
+    "points": dict(z_dim=2, batch=500, lr_g=1e-3, blur=0.0),  # VEEGAN protocol's nets and batch [I]
+    "images": dict(z_dim=100, batch=64, lr_g=2e-4, blur=1.0),  # [I]
+}
+TEMPERATURE = 6e-6  # sgld tau: the mean cc noise level over a default ring run (seed 0), so both arms inject as much [I]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(p, dataset="ring", steps=5000, batch=None)
+    g = p.add_argument_group("method")
+    g.add_argument("--noise", default="cc", choices=["none", "sgld", "cc"], help="D's injected noise (eq. 10, 11)")
+    g.add_argument("--loss", default="gan", choices=["gan", "wgan"], help="GAN (eq. 9) or WGAN objective")
+    g.add_argument("--lr-d", type=float, default=0.1, help="Langevin step size eps of D")
+    g.add_argument("--prior-std", type=float, default=10.0, help="std s of D's Gaussian prior P(theta)")
+    g.add_argument("--temperature", type=float, default=TEMPERATURE, help="--noise sgld: eta ~ N(0, tau I)")
+    g.add_argument("--blur", type=float, default=None, help="coarse-graining lambda (points 0, images 1 pixel)")
+    g.add_argument("--blur-decay-steps", type=int, default=0, help="lower lambda linearly to 0 over N steps (0 = constant)")
+    g.add_argument("--conditional", action="store_true", help="conditional GAN on a labelled image set (paper Fig. 2)")
+    g = p.add_argument_group("training")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
+    g.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (1e-3 points, 2e-4 images)")
+    g.add_argument("--critic-steps", type=int, default=None, help="D steps per G step (gan 1, wgan 5)")
+    g.add_argument("--clip", type=float, default=0.01, help="--loss wgan: weight clip")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
+    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
+    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    return p
+
+
+# ----------------------------------------------------------------------------- the optimizer
+
+class LangevinSGD(torch.optim.Optimizer):
+    """Eq. 10-11 for minimising U = -J (a torch loss): theta <- theta - eps (grad U + theta / s^2)
+    + sqrt(2 eps) eta, eta ~ N(0, I_t) with I_t diagonal.
+
+    noise "none": no eta; "sgld": I_t = tau; "cc": I_t = (1 - 1/t) I_{t-1} + (1/t) V_t, where
+    V_t (one tensor per parameter, the diagonal covariance of the gradient) is passed to `step`.
+    The first-order simplification of CCAdL the paper uses, not CCAdL itself."""
+
+    def __init__(self, params, lr: float, prior_std: float = math.inf, noise: str = "cc", temperature: float = 1.0,
+                 generator: torch.Generator | None = None):
+        if noise not in ("none", "sgld", "cc"):
+            raise ValueError(f"noise must be none, sgld or cc, not {noise}")
+        super().__init__(params, dict(lr=lr, prior_std=prior_std))
+        self.noise, self.temperature, self.generator, self.t = noise, temperature, generator, 0
+
+    @torch.no_grad()
+    def step(self, variances: list[torch.Tensor] | None = None) -> None:
+        if self.noise == "cc" and variances is None:
+            raise ValueError("noise 'cc' needs the gradient variances V_t of every parameter")
+        self.t += 1
+        variances = iter(variances or [])
+        for group in self.param_groups:
+            eps, s = group["lr"], group["prior_std"]
+            for p in group["params"]:
+                v = next(variances) if self.noise == "cc" else None
+                if p.grad is None:
+                    continue
+                p.add_(p.grad + (p / s ** 2 if math.isfinite(s) else 0), alpha=-eps)
+                if self.noise == "none":
+                    continue
+                if self.noise == "cc":
+                    state = self.state[p]
+                    state["I"] = v.clone() if "I" not in state else state["I"].mul_(1 - 1 / self.t).add_(v, alpha=1 / self.t)
+                    std = state["I"].sqrt()
+                else:
+                    std = math.sqrt(self.temperature)
+                eta = torch.randn(p.shape, generator=self.generator, device=p.device) * std
+                p.add_(eta, alpha=math.sqrt(2 * eps))
+
+    def noise_level(self) -> float:
+        """Mean of I_t over every parameter (tau for sgld, 0 for none): the curve of the paper's Fig. 1d."""
+        if self.noise != "cc":
+            return self.temperature if self.noise == "sgld" else 0.0
+        levels = [s["I"] for s in self.state.values() if "I" in s]
+        return float(sum(x.sum() for x in levels) / max(sum(x.numel() for x in levels), 1))
+
+
+# ----------------------------------------------------------------------------- networks and coarse-graining
+
+class Conditional(nn.Module):
+    """A net applied to concat(input flattened, one-hot label): Mirza & Osindero's conditioning."""
+
+    def __init__(self, net: nn.Module, classes: int, out_shape: tuple | None = None):
+        super().__init__()
+        self.net, self.classes, self.out_shape = net, classes, out_shape
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        one_hot = (y[:, None] == torch.arange(self.classes, device=y.device)).to(x.dtype)  # vmap-safe one-hot
+        out = self.net(torch.cat([x.flatten(1), one_hot], 1))
+        return out.unflatten(1, self.out_shape) if self.out_shape else out
+
+
+def build_networks(ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module]:
+    if ds.kind == "points":
+        return common.mlp([args.z_dim, 128, 128, ds.shape[0]]), common.mlp([ds.shape[0], 128, 1])
+    x = int(np.prod(ds.shape))
+    classes = 10 if args.conditional else 0
+    G = common.mlp([args.z_dim + classes, 256, 512, x], out_activation=nn.Tanh)
+    D = common.mlp([x + classes, 512, 256, 1], lambda: nn.LeakyReLU(0.2))
+    if args.conditional:
+        return Conditional(G, classes, ds.shape), Conditional(D, classes)
+    return nn.Sequential(G, nn.Unflatten(1, ds.shape)), nn.Sequential(nn.Flatten(), D)
+
+
+@functools.lru_cache(maxsize=8)
+def blur_matrix(size: int, lam: float) -> torch.Tensor:
+    """(size, size) matrix B of the 1-D Gaussian of std lam pixels (radius ceil(3 lam), weights summing
+    to 1) with reflect boundaries: B @ column blurs a column."""
+    radius = min(math.ceil(3 * lam), size - 1)
+    offsets = torch.arange(-radius, radius + 1)
+    weights = torch.exp(-offsets.double() ** 2 / (2 * lam ** 2))
+    weights = weights / weights.sum()
+    matrix = torch.zeros(size, size, dtype=torch.float64)
+    for i in range(size):
+        j = (i + offsets).abs()  # reflect at 0 ...
+        j = torch.where(j > size - 1, 2 * (size - 1) - j, j)  # ... and at size - 1
+        matrix[i].index_add_(0, j, weights)
+    return matrix
+
+
+def gaussian_blur(images: torch.Tensor, lam: float) -> torch.Tensor:
+    """A_lambda for images (N, C, H, W): separable Gaussian of std lam pixels, applied as B_H X B_W^T
+    (one small matmul per axis, far faster on a CPU than a padded convolution); the kernel sums to 1
+    (mass-preserving away from the border), reflect boundaries; lam = 0 is the identity."""
+    if lam <= 0:
+        return images
+    rows = blur_matrix(images.shape[-2], lam).to(images)
+    cols = blur_matrix(images.shape[-1], lam).to(images)
+    return rows @ images @ cols.T
+
+
+def coarse_grain(x: torch.Tensor, lam: float, gen: torch.Generator) -> torch.Tensor:
+    """A_lambda: blur for images, fresh Gaussian noise of std lam for points."""
+    if x.dim() == 4:
+        return gaussian_blur(x, lam)
+    return x + lam * torch.randn(x.shape, generator=gen, device=x.device) if lam > 0 else x
+
+
+# ----------------------------------------------------------------------------- losses
+
+def example_objective(d_real: torch.Tensor, d_fake: torch.Tensor, loss: str) -> torch.Tensor:
+    """J per (x_i, z_i) pair, from D's logits: log D(A(x)) + log(1 - D(A(G(z)))) = -softplus(-real)
+    - softplus(fake) (eq. 9); WGAN: D(A(x)) - D(A(G(z)))."""
+    if loss == "wgan":
+        return d_real - d_fake
+    return -F.softplus(-d_real) - F.softplus(d_fake)
+
+
+def generator_loss(d_fake: torch.Tensor, loss: str) -> torch.Tensor:
+    """Non-saturating -E[log D(A(G(z)))] = softplus(-logit); WGAN: -E[D(A(G(z)))]."""
+    return (-d_fake if loss == "wgan" else F.softplus(-d_fake)).mean()
+
+
+def per_example_gradients(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels, loss: str) -> dict:
+    """grad_theta of -J for every (x_i, z_i) pair, exactly, with torch.func: {name: (m, *shape)}."""
+    params = {k: v.detach() for k, v in D.named_parameters()}
+
+    def minus_j(p, x, f, y):
+        args = (lambda v: (v[None], y[None])) if labels is not None else (lambda v: (v[None],))
+        return -example_objective(functional_call(D, p, args(x)), functional_call(D, p, args(f)), loss).sum()
+
+    dummy = labels if labels is not None else torch.zeros(len(real), dtype=torch.long, device=real.device)
+    return vmap(grad(minus_j), in_dims=(None, 0, 0, 0))(params, real, fake, dummy)
+
+
+def gradient_mean_and_variance(grads: dict) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Mean over the m examples, and V = the variance of that mean: per-example variance (1/(m-1)) / m."""
+    means, variances = [], []
+    for g in grads.values():
+        m = g.shape[0]
+        means.append(g.mean(0))
+        variances.append(g.var(0, unbiased=True) / m if m > 1 else torch.zeros_like(g[0]))
+    return means, variances
+
+
+def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tuple[list, list] | None:
+    """The same mean and V for a D whose parameters all sit in nn.Linear layers, from the per-layer
+    identity instead of m gradients: with layer inputs A and output gradients Delta of the real (r)
+    and fake (f) pass, example i's weight gradient is d_ri a_ri^T + d_fi a_fi^T, so
+
+        sum_i g_i^2 = (D_r^2)^T (A_r^2) + (D_f^2)^T (A_f^2) + 2 (D_r o D_f)^T (A_r o A_f),
+
+    three matmuls per layer (BackPACK's trick, extended to pairs). None if D has other parameters."""
+    linears = [mod for mod in D.modules() if isinstance(mod, nn.Linear)]
+    if sum(p.numel() for mod in linears for p in mod.parameters()) != sum(p.numel() for p in D.parameters()):
+        return None
+    calls = {mod: [] for mod in linears}
+    hooks = [mod.register_forward_hook(lambda mod, inp, out: calls[mod].append((inp[0].detach(), out))) for mod in linears]
+    cond = (labels,) if labels is not None else ()
+    try:
+        minus_j = -example_objective(D(real, *cond), D(fake, *cond), loss).sum()
+    finally:
+        for h in hooks:
+            h.remove()
+    outputs = [out for mod in linears for _, out in calls[mod]]
+    deltas = iter(torch.autograd.grad(minus_j, outputs))
+    moments = {}
+    m = len(real)
+    for mod in linears:
+        (a_r, _), (a_f, _) = calls[mod]
+        d_r, d_f = next(deltas), next(deltas)
+        mean_w, mean_b = (d_r.T @ a_r + d_f.T @ a_f) / m, (d_r + d_f).sum(0) / m
+        square_w = (d_r ** 2).T @ a_r ** 2 + (d_f ** 2).T @ a_f ** 2 + 2 * (d_r * d_f).T @ (a_r * a_f)
+        square_b = ((d_r + d_f) ** 2).sum(0)
+        for param, mean, square in ((mod.weight, mean_w, square_w), (mod.bias, mean_b, square_b)):
+            if param is not None:
+                moments[param] = (mean, (square - m * mean ** 2).clamp_min(0) / (m - 1) / m if m > 1 else 0 * mean)
+    means, variances = zip(*(moments[p] for p in D.parameters()))
+    return list(means), list(variances)
+
+
+# ----------------------------------------------------------------------------- one training step
+
+def blur_level(args, step: int) -> float:
+    if args.blur_decay_steps <= 0:
+        return args.blur
+    return args.blur * max(0.0, 1 - step / args.blur_decay_steps)
+
+
+def train_step(G, D, opt_d: LangevinSGD, opt_g, real, labels, args, gens: dict, step: int) -> dict:
+    """`--critic-steps` Langevin steps of D (eq. 10, 11 with the per-example variance), then one
+    Adam step of G, all on coarse-grained samples (eq. 9)."""
+    lam = blur_level(args, step)
+    cond = (labels,) if args.conditional else ()
+    for _ in range(args.critic_steps):
+        z = torch.randn(len(real), args.z_dim, generator=gens["z"], device=real.device)
+        with torch.no_grad():
+            fake = G(z, *cond)
+        real_a, fake_a = coarse_grain(real, lam, gens["blur"]), coarse_grain(fake, lam, gens["blur"])
+        if args.noise == "cc":
+            moments = linear_gradient_moments(D, real_a, fake_a, labels if cond else None, args.loss)
+            means, variances = moments or gradient_mean_and_variance(
+                per_example_gradients(D, real_a, fake_a, labels if cond else None, args.loss))
+            for p, g in zip(D.parameters(), means):
+                p.grad = g
+            with torch.no_grad():
+                loss_d = -example_objective(D(real_a, *cond), D(fake_a, *cond), args.loss).mean()
+        else:
+            loss_d = -example_objective(D(real_a, *cond), D(fake_a, *cond), args.loss).mean()
+            opt_d.zero_grad(set_to_none=True)
+            loss_d.backward()
+            variances = None
+        opt_d.step(variances)
+        if args.loss == "wgan":
+            with torch.no_grad():
+                for p in D.parameters():
+                    p.clamp_(-args.clip, args.clip)
+    fake = G(torch.randn(len(real), args.z_dim, generator=gens["z"], device=real.device), *cond)
+    loss_g = generator_loss(D(coarse_grain(fake, lam, gens["blur"]), *cond), args.loss)
+    opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    opt_g.step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def sample_generator(G, n: int, args, gen: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
+    out = []
+    for i in range(0, n, args.batch):
+        z = torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device)
+        out.append(G(z, labels[i:i + len(z)]) if labels is not None else G(z))
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def discriminator_map(D, extent, to_model, res: int = 160) -> np.ndarray:
+    """D's output (a logit, or a WGAN critic's value) over a res x res grid of the plane (data units,
+    row 0 = top)."""
+    xx, yy = np.meshgrid(np.linspace(extent[0], extent[1], res), np.linspace(extent[3], extent[2], res))
+    plane = to_model(torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32))
+    out = D(plane.to(next(D.parameters()).device)).reshape(res, res).cpu()
+    return out.numpy()
+
+
+def evaluate(G, D, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
+    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    labels = torch.arange(args.eval_n, device=device) % 10 if args.conditional else None
+    samples = from_model(sample_generator(G, args.eval_n, args, gen, labels).cpu())
+    if ds.kind == "points":
+        return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
+    images = samples.clamp(*ds.value_range)
+    result = {}
+    if classifier is not None:
+        unit = metrics.to_unit_range(images)
+        result = metrics.class_histogram(classifier, unit)
+        if args.conditional:  # does G draw the digit it was asked for?
+            predicted = torch.as_tensor(classifier.predict(unit))
+            per_label = [float((predicted[labels.cpu() == k] == k).float().mean()) for k in range(10)]
+            result.update(label_accuracy=float(np.mean(per_label)), label_accuracy_per_digit=per_label)
+    return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
+
+
+def extent_of(ds) -> tuple:
+    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
+    pad = 0.15 * (hi - lo)
+    return lo - pad, hi + pad, lo - pad, hi + pad
+
+
+def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to_model) -> None:
+    """Fig. 1a-c: density of the samples with D's level lines 0.1, ..., 0.9 drawn white."""
+    extent = extent_of(ds)
+    hist, _, _ = np.histogram2d(samples[:, 0], samples[:, 1], bins=140, range=[extent[:2], extent[2:]])
+    density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)
+    level = discriminator_map(D, extent, to_model)
+    if args.loss == "wgan":  # an unbounded critic: its range mapped onto [0, 1]
+        level = (level - level.min()) / max(level.max() - level.min(), 1e-12)
+    else:
+        level = 1 / (1 + np.exp(-level))
+    common.scalar_map_png(path, density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers, contours=level)
+
+
+def write_pictures(ds, args, samples: np.ndarray, run_dir: str, noise_rows: list) -> None:
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    if noise_rows:
+        common.line_plot_png(os.path.join(run_dir, "noise_level.png"),
+                             {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
+                             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t")
+    if ds.kind == "images":
+        lo, hi = ds.value_range
+        grid = (samples[:100].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2)
+        if args.conditional:  # row k: ten samples asked for digit k
+            grid = np.concatenate([grid[k::10][:10] for k in range(10)])
+        common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=10))
+        if rows and "class_shares" in rows[-1]:
+            shares = rows[-1]["class_shares"]
+            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(10)],
+                                 f"classes of {args.eval_n} samples, {args.noise}")
+        return
+    if rows and "mode_counts" in rows[-1]:
+        counts = np.asarray(rows[-1]["mode_counts"], float)
+        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
+                             f"high-quality samples per mode, {args.noise}")
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    if ds.kind == "images" and ds.stack_index is not None:
+        raise common.UserError("langevin_gan.py does not train on stacked-mnist; use veegan.py, or mnist here")
+    if args.conditional and (ds.kind != "images" or ds.labels is None or ds.labels.max() >= 10):
+        raise common.UserError("--conditional needs a labelled image set with 10 classes (mnist, fashion-mnist, cifar10)")
+    for key, value in PRESETS[ds.kind].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.critic_steps = args.critic_steps or (5 if args.loss == "wgan" else 1)
+    args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
+    if args.batch < 2 or args.steps < 1 or args.lr_d <= 0 or args.prior_std <= 0 or args.blur < 0 or args.temperature < 0:
+        raise common.UserError("need --batch >= 2, --steps >= 1, --lr-d > 0, --prior-std > 0, --blur >= 0, --temperature >= 0")
+    args.eval_every = args.eval_every or max(1, args.steps // 10)
+    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
+    device = common.get_device(args.device)
+    common.seed_everything(args.seed)
+
+    builtin = ds.kind == "points" and ds.array is None
+    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
+    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
+    print(ds.description)
+    if not builtin:
+        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
+    run_dir = common.make_run_dir(args, "langevin_gan")
+
+    G, D = (net.to(device) for net in build_networks(ds, args))
+    gens = {"data": torch.Generator().manual_seed(args.seed), "z": torch.Generator(device).manual_seed(args.seed + 1),
+            "blur": torch.Generator(device).manual_seed(args.seed + 2), "eta": torch.Generator(device).manual_seed(args.seed + 3)}
+    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, gens["eta"])
+    opt_g = torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999))
+
+    reference, classifier = None, None
+    if ds.kind == "points":
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
+        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
+    elif ds.labels is not None and ds.shape == (1, 28, 28):
+        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
+        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
+
+    start, noise_rows = 0, []
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    modules = {"G": G, "D": D, "opt_g": opt_g}
+    if args.resume:
+        state = common.load_checkpoint(ckpt_path)
+        start = common.restore_training_state(ckpt_path, modules, *gens.values())
+        opt_d.load_state_dict(state["opt_d"])
+        opt_d.t, noise_rows = state["langevin_t"], [list(r) for r in state["noise_rows"].tolist()]
+    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
+    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
+    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
+    snapshots = sorted({max(1, args.steps // 3), max(1, 2 * args.steps // 3), args.steps})
+    t0 = time.time()
+    for step in range(start + 1, args.steps + 1):
+        idx = torch.randint(len(ds.array), (args.batch,), generator=gens["data"]) if args.conditional else None
+        real = to_model(ds.array[idx].float() if idx is not None else ds.sample(args.batch, gens["data"])).to(device)
+        labels = torch.as_tensor(ds.labels[idx.numpy()], device=device) if idx is not None else None
+        progress.update(step, **train_step(G, D, opt_d, opt_g, real, labels, args, gens, step))
+        if step % max(1, args.steps // 100) == 0:
+            noise_rows.append([step, opt_d.noise_level()])
+        if step % args.eval_every == 0 or step == args.steps:
+            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), "noise_level": opt_d.noise_level(),
+                        "blur": blur_level(args, step), **result})
+            print(common.eval_line({k: v for k, v in result.items() if not isinstance(v, list)}), flush=True)
+        if step in snapshots and ds.kind == "points" and ds.shape == (2,):
+            now = from_model(sample_generator(G, args.eval_n, args, torch.Generator(device).manual_seed(args.seed)).cpu())
+            write_level_lines(os.path.join(run_dir, f"level_lines_{step}.png"), now.numpy(), D, ds, args, step, to_model)
+        if step % args.ckpt_every == 0 or step == args.steps:
+            state = common.training_state(modules, step, *gens.values())
+            state.update(opt_d=opt_d.state_dict(), langevin_t=opt_d.t, noise_rows=torch.tensor(noise_rows or [[0.0, 0.0]]))
+            common.save_checkpoint(ckpt_path, state)
+
+    if start >= args.steps:
+        result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+    np.save(os.path.join(run_dir, "samples.npy"), samples)
+    if ds.kind == "points" and ds.shape == (2,):
+        write_level_lines(os.path.join(run_dir, "samples.png"), samples, D, ds, args, args.steps, to_model)
+    write_pictures(ds, args, samples, run_dir, [r for r in noise_rows if r[0] > 0])
+    final = {k: v for k, v in result.items() if not isinstance(v, list)}
+    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 noise=args.noise, final_noise_level=opt_d.noise_level(), dataset=args.dataset, seed=args.seed)
+    return common.finish_run(run_dir, final)
+
+
+if __name__ == "__main__":
+    common.run_main(main)

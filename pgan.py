@@ -1,0 +1,564 @@
+"""Probabilistic GAN (PGAN): a Gaussian mixture fitted to the discriminator's bottleneck.
+
+Eghbal-zadeh & Widmer, "Probabilistic Generative Adversarial Networks", 2017 (arXiv 1708.01886).
+The discriminator is an encoder h(x) to a small bottleneck plus a GMM with diagonal covariances
+that is fitted to the embeddings of the *real* samples only. The GMM likelihood L(h) of an
+embedding is the discriminator's "probability of being real", and both players minimise least
+squares losses on it (LSGAN's 0/1 coding). Every discriminator minibatch is one round of the
+paper's EM view: fit the GMM to the current real embeddings (E), then update the encoder with the
+fitted parameters held constant (M).
+
+The paper's equations 1-7 are blank in every available copy and no code was published; this is
+the only form consistent with its text ([V] read in the paper, [R] reconstruction, [I] ours):
+
+    (5) L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]                          [R]
+    (6) L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]                                              [R]
+    (7) L(h) = sum_k pi_k N(h; mu_k, Sigma_k),  Sigma_k diagonal                         [V]
+
+Choices and deviations:
+* L is peak-normalised into (0, 1]: divided by the mixture's maximum density, so that the targets
+  1 and 0 are the ends of its range, as the paper's likelihood curves are [I]. For one Gaussian this
+  is L(h) = exp(-1/2 sum_d (h_d - mu_d)^2 / sigma_d^2); for K > 1 the maximum is found by the
+  Gaussian-mixture mean-shift fixed point from every component mean. `--raw-density` uses the
+  density itself (it can exceed 1; the encoder controls the scale). In float32 L underflows to 0
+  beyond ~13 sigma, where the paper's "on/off" gradient is indeed off.
+* The GMM is fitted under no_grad (its parameters are buffers, constants in both losses): K = 1
+  in closed form, K > 1 by `--em-iters` EM iterations in log space warm-started from the previous
+  batch; variances floored at `--var-floor`. The generator step refits it on the real embeddings of
+  the same pass, after the encoder update, so G is scored by the current discriminator [I].
+* BatchNorm. The appendix puts BN after every encoder layer, the bottleneck included. Passed
+  separately, a real batch and a fake batch would each be standardised to the same statistics and
+  the Gaussian fitted to the real ones could no longer tell them apart. We keep the BN and pass
+  real and fake samples through the encoder as one concatenated batch, in both steps [I].
+* `--generator-loss log` (ours, off by default) replaces eq. 6 by -log L(h(G(z))), which for one
+  Gaussian is half the squared Mahalanobis distance of h(G(z)) to the real mean: a generator loss
+  whose gradient does not vanish where L underflows, to test whether that is what stops PGAN.
+* `--loss lsgan` is the LSGAN baseline with the same encoder and a linear unit on the bottleneck:
+  the same losses with D(x) in place of L(h(x)). LSGAN scores are unbounded, so there are no logits.
+* Networks [V appendix A.1; kernel sizes are blank, 4x4 with stride 2 is ours]: MNIST G: z (100,
+  N(0, I) [I]) -> dense 1024 -> dense 128*7*7 -> deconv 64 -> deconv 1 (each LReLU 0.2 then BN)
+  -> sigmoid; encoder: conv 64 -> conv 128 (stride 2) -> dense 1024 -> dense bottleneck, each LReLU
+  then BN. 32x32 RGB: the appendix's DCGAN pair (transposed convs 256/128/64/3, convs 64/128/256/1,
+  N(0, 0.02) init) with the same dense 1024 -> bottleneck. Adam lr 1e-4 [V], beta1 0.5, batch 64
+  [I]. The appendix also puts BN on G's output, before the sigmoid; we leave it out, as DCGAN does
+  (`--output-bn` for the literal form): with it the pre-sigmoid is standardised over the batch, the
+  first samples are mid-grey noise and at lr 1e-4 G needs its BN bias to move by several units
+  before a black background appears (LSGAN after 5 epochs of mnist-5k: noise in 5 classes with it,
+  digit-like blobs in all 10 without). Points [I, as the authors' follow-up toy]: G and encoder two
+  hidden layers of 128 (ReLU / LReLU 0.2), z ~ N(0, I_2), Adam 1e-3, beta1 0.5, batch 500, no BN.
+* The 2-D toy of section 4.2 (`--dataset star`): five Gaussians with mean 0 and standard deviations
+  1 and 0.1 along axes rotated by pi*k/5 (the paper gives no numbers); judged by the EMD.
+* An epoch is one pass over the training images (`--epoch-steps` for mixtures, default 100 steps);
+  every statistic the paper plots per epoch (likelihoods, gradient mean / variance / norm,
+  bottleneck histograms) is logged at each epoch. `--freeze-generator` keeps G at its
+  initialisation (Fig. 2 right, Fig. 6); `--freeze-epochs K` frees it after K epochs (Fig. 5).
+  G's gradient is computed and logged while frozen, only not applied.
+
+Run:
+    python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 2 min CPU)
+    python pgan.py --loss lsgan             # the LSGAN baseline, same networks
+    python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620   # Fig. 2, 10 epochs
+    python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620 --freeze-generator
+    python benchmarks/pgan.py table         # ring and grid, PGAN vs LSGAN, 5 seeds (README)
+    python benchmarks/pgan.py toy | curves | gradients | probe   # Fig. 4, 2, 5, 6 for both losses
+Expected numbers (README.md "Probabilistic GAN" has the tables, pictures and commands): with the
+reconstructed losses PGAN does not train. On mnist-5k the real likelihood rises to 0.95-0.98 but
+the generated one is exactly 0 from the first epoch, so G's gradient is exactly 0 and a trained G
+equals a frozen one; LSGAN of the same networks reaches all 10 classes. On the 2-D star, ring and
+grid G puts every sample at the centre of the data, where L(h(G(z))) ~ 1 (star EMD 0.81 against a
+floor of 0.11; LSGAN 0.69).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import common
+import data as datasets
+import metrics
+
+PRESETS = {  # (z_dim, batch, lr)
+    "points": dict(z_dim=2, batch=500, lr=1e-3),  # the authors' follow-up toy [I]
+    "images": dict(z_dim=100, batch=64, lr=1e-4),  # lr 1e-4 [V]; z and batch [I]
+}
+BETA1 = 0.5
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    common.add_common_args(p, dataset="star", steps=3000, batch=None)
+    g = p.add_argument_group("method")
+    g.add_argument("--loss", default="pgan", choices=["pgan", "lsgan"], help="GMM likelihood (PGAN) or the LSGAN baseline")
+    g.add_argument("--bottleneck", type=int, default=1, help="dimension of the embedding h (paper 1)")
+    g.add_argument("--components", type=int, default=1, help="Gaussians K in the GMM (paper 1)")
+    g.add_argument("--em-iters", type=int, default=5, help="warm-started EM iterations per batch when K > 1")
+    g.add_argument("--var-floor", type=float, default=1e-4, help="lower bound of every fitted variance")
+    g.add_argument("--generator-loss", default="ls", choices=["ls", "log"],
+                   help="PGAN's G loss: eq. 6 (ls) or -log L(h(G(z))) (log, ours)")
+    g.add_argument("--raw-density", action="store_true", help="L = the GMM density itself, not peak-normalised")
+    g = p.add_argument_group("training")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3 points, paper 1e-4 images)")
+    g.add_argument("--output-bn", action="store_true", help="the appendix's BN before G's sigmoid (literal form)")
+    g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (images: one pass; points: 100)")
+    g.add_argument("--freeze-generator", action="store_true", help="never update G (paper Fig. 2 right, Fig. 6)")
+    g.add_argument("--freeze-epochs", type=int, default=0, help="update G only after this many epochs (Fig. 5: 10)")
+    g = p.add_argument_group("evaluation")
+    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
+    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
+    g.add_argument("--hist-bins", type=int, default=40, help="bins of the real/fake bottleneck histograms")
+    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    return p
+
+
+# ----------------------------------------------------------------------------- networks
+
+def lrelu() -> nn.Module:
+    return nn.LeakyReLU(0.2)
+
+
+def output_layers(c: int, output_bn: bool) -> list[nn.Module]:
+    """The generator's last step: BN (the appendix's literal form) or not, then the sigmoid."""
+    return [nn.BatchNorm2d(c), nn.Sigmoid()] if output_bn else [nn.Sigmoid()]
+
+
+def mnist_networks(z: int, c: int, bottleneck: int, output_bn: bool = False) -> tuple[nn.Module, nn.Module]:
+    """Appendix A.1, MNIST: dense + deconv generator with a sigmoid output; conv encoder."""
+    generator = nn.Sequential(
+        nn.Linear(z, 1024), lrelu(), nn.BatchNorm1d(1024), nn.Linear(1024, 128 * 7 * 7), lrelu(), nn.BatchNorm1d(6272),
+        nn.Unflatten(1, (128, 7, 7)), nn.ConvTranspose2d(128, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64),
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, output_bn))
+    encoder = nn.Sequential(
+        nn.Conv2d(c, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64), nn.Conv2d(64, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1024), lrelu(), nn.BatchNorm1d(1024),
+        nn.Linear(1024, bottleneck), lrelu(), nn.BatchNorm1d(bottleneck))
+    return generator, encoder
+
+
+def dcgan32_networks(z: int, c: int, bottleneck: int, output_bn: bool = False) -> tuple[nn.Module, nn.Module]:
+    """Appendix A.1, 32x32 colour images: DCGAN-style pair ending in the same dense 1024 -> bottleneck."""
+    generator = nn.Sequential(
+        nn.Unflatten(1, (z, 1, 1)), nn.ConvTranspose2d(z, 256, 4, 1, 0), lrelu(), nn.BatchNorm2d(256),
+        nn.ConvTranspose2d(256, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
+        nn.ConvTranspose2d(128, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64),
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, output_bn))
+    encoder = nn.Sequential(
+        nn.Conv2d(c, 64, 4, 2, 1), lrelu(), nn.Conv2d(64, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
+        nn.Conv2d(128, 256, 4, 2, 1), lrelu(), nn.BatchNorm2d(256), nn.Conv2d(256, 1, 4, 2, 1), lrelu(),
+        nn.Flatten(), nn.Linear(4, 1024), lrelu(), nn.BatchNorm1d(1024),
+        nn.Linear(1024, bottleneck), lrelu(), nn.BatchNorm1d(bottleneck))
+    for net in (generator, encoder):
+        for m in net.modules():
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+    return generator, encoder
+
+
+class DiagonalGMM(nn.Module):
+    """K Gaussians with diagonal covariances, *fitted* to real embeddings, never trained: the
+    parameters are buffers, so no gradient can reach them and checkpoints carry them."""
+
+    def __init__(self, components: int, dim: int, var_floor: float = 1e-4, em_iters: int = 5):
+        super().__init__()
+        self.var_floor, self.em_iters = var_floor, em_iters
+        self.register_buffer("log_weights", torch.full((components,), -math.log(components)))
+        self.register_buffer("means", torch.zeros(components, dim))
+        self.register_buffer("variances", torch.ones(components, dim))
+        self.register_buffer("fitted", torch.tensor(False))
+
+    def component_log_density(self, h: torch.Tensor) -> torch.Tensor:
+        """log N(h; mu_k, diag(sigma_k^2)) for every row of h and every k: (n, K)."""
+        diff = h[:, None, :] - self.means
+        return -0.5 * (diff ** 2 / self.variances + torch.log(2 * math.pi * self.variances)).sum(-1)
+
+    def log_density(self, h: torch.Tensor) -> torch.Tensor:
+        """log sum_k pi_k N(h; mu_k, Sigma_k) (eq. 7)."""
+        return (self.component_log_density(h) + self.log_weights).logsumexp(1)
+
+    @torch.no_grad()
+    def fit(self, h: torch.Tensor) -> None:
+        """The E step of the paper's EM view: maximum likelihood on the real embeddings h (n, d)."""
+        h = h.detach().float()
+        if len(self.means) == 1:  # closed form
+            self.means.copy_(h.mean(0, keepdim=True))
+            self.variances.copy_(h.var(0, unbiased=False, keepdim=True).clamp_min(self.var_floor))
+            self.fitted.fill_(True)
+            return
+        if not self.fitted:  # spread the means over the sorted first coordinate, shared variance
+            order = h[:, 0].argsort()
+            self.means.copy_(h[order[((torch.arange(len(self.means)) + 0.5) * len(h) / len(self.means)).long()]])
+            self.variances.copy_(h.var(0, unbiased=False).clamp_min(self.var_floor).expand_as(self.variances))
+        for _ in range(self.em_iters):
+            log_r = self.component_log_density(h) + self.log_weights
+            r = (log_r - log_r.logsumexp(1, keepdim=True)).exp()  # responsibilities (n, K)
+            nk = r.sum(0) + 1e-10
+            self.log_weights.copy_((nk / len(h)).log())
+            self.means.copy_(r.T @ h / nk[:, None])
+            self.variances.copy_((r.T @ h ** 2 / nk[:, None] - self.means ** 2).clamp_min(self.var_floor))
+        self.fitted.fill_(True)
+
+    @torch.no_grad()
+    def log_peak(self, iterations: int = 30) -> torch.Tensor:
+        """log max_h of the mixture density. K = 1: -1/2 sum_d log(2 pi sigma_d^2). K > 1: the GMM
+        mean-shift fixed point h <- (sum_k r_k Lambda_k)^-1 sum_k r_k Lambda_k mu_k from every mean."""
+        if len(self.means) == 1:
+            return -0.5 * torch.log(2 * math.pi * self.variances).sum()
+        h, precision = self.means.clone(), 1 / self.variances
+        for _ in range(iterations):
+            log_r = self.component_log_density(h) + self.log_weights
+            r = (log_r - log_r.logsumexp(1, keepdim=True)).exp()[:, :, None] * precision  # (starts, K, d)
+            h = (r * self.means).sum(1) / r.sum(1)
+        return torch.maximum(self.log_density(h).max(), self.log_density(self.means).max())
+
+    def log_likelihood(self, h: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        """log L(h): the log density minus its peak, <= 0 (`raw`: the log density itself)."""
+        log_p = self.log_density(h)
+        return log_p if raw else (log_p - self.log_peak()).clamp(max=0.0)
+
+    def likelihood(self, h: torch.Tensor, raw: bool = False) -> torch.Tensor:
+        """L(h): the density divided by its peak, in (0, 1] (`raw`: the density itself)."""
+        return self.log_likelihood(h, raw).exp()
+
+
+def build_networks(ds: datasets.Dataset, args) -> dict:
+    """G and the encoder, then the GMM (pgan) or the LSGAN unit on the bottleneck."""
+    if ds.kind == "points":
+        x = ds.shape[0]
+        nets = {"G": common.mlp([args.z_dim, 128, 128, x]), "encoder": common.mlp([x, 128, 128, args.bottleneck], lrelu)}
+    elif ds.shape[1:] == (28, 28):
+        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args.bottleneck, args.output_bn)))
+    elif ds.shape[1:] == (32, 32):
+        nets = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args.bottleneck, args.output_bn)))
+    else:
+        raise common.UserError(f"pgan.py has the paper's networks for 28x28 and 32x32 images, not {ds.shape}")
+    if args.loss == "pgan":
+        nets["gmm"] = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters)
+    else:
+        nets["head"] = nn.Linear(args.bottleneck, 1)
+    return nets
+
+
+# ----------------------------------------------------------------------------- losses
+
+def discriminator_loss(score_real: torch.Tensor, score_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. (5), reconstructed: L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]
+    (LSGAN: D(x) in place of L(h(x)))."""
+    return 0.5 * ((score_real - 1) ** 2).mean() + 0.5 * (score_fake ** 2).mean()
+
+
+def generator_loss(score_fake: torch.Tensor) -> torch.Tensor:
+    """Eq. (6), reconstructed: L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]."""
+    return 0.5 * ((score_fake - 1) ** 2).mean()
+
+
+def generator_log_loss(log_likelihood_fake: torch.Tensor) -> torch.Tensor:
+    """`--generator-loss log` (ours, not the paper's): -E_z[log L(h(G(z)))], for one Gaussian
+    1/2 E_z[sum_d (h_d - mu_d)^2 / sigma_d^2]. Its gradient does not vanish where L underflows."""
+    return -log_likelihood_fake.mean()
+
+
+# ----------------------------------------------------------------------------- one training step
+
+def embed_pair(encoder: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """h(x), h(G(z)) from one pass of the concatenated batch: BatchNorm sees both with one set of statistics."""
+    h = encoder(torch.cat([real, fake]))
+    return h[:len(real)], h[len(real):]
+
+
+
+def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, raw: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """PGAN: fit the GMM to h_real (E step), then L(h) of both with the fitted parameters as
+    constants. LSGAN: the linear unit D(x) on the bottleneck."""
+    if "gmm" in nets:
+        nets["gmm"].fit(h_real)
+        return nets["gmm"].likelihood(h_real, raw), nets["gmm"].likelihood(h_fake, raw)
+    return nets["head"](h_real).squeeze(1), nets["head"](h_fake).squeeze(1)
+
+
+def gradient_stats(params) -> torch.Tensor:
+    """(mean, variance, norm) of all the gradients of `params` as one vector (the paper's Fig. 5)."""
+    g = torch.cat([p.grad.flatten() for p in params if p.grad is not None])
+    return torch.stack([g.mean(), g.var(), g.norm()])
+
+
+def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Generator, update_generator: bool) -> dict:
+    """One discriminator step (E: fit the GMM; M: update the encoder) and one generator step on the
+    same z. A frozen generator still gets its gradient computed (for the statistics), not applied."""
+    G, encoder = nets["G"], nets["encoder"]
+    d_params = [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
+    fake = G(torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device))
+    score_real, score_fake = scores(nets, *embed_pair(encoder, real, fake.detach()), args.raw_density)
+    loss_d = discriminator_loss(score_real, score_fake)
+    opts["D"].zero_grad(set_to_none=True)
+    loss_d.backward()
+    grad_d = gradient_stats(d_params)
+    opts["D"].step()
+    h_real, h_fake = embed_pair(encoder, real, fake)
+    if args.generator_loss == "log":
+        nets["gmm"].fit(h_real)
+        loss_g = generator_log_loss(nets["gmm"].log_likelihood(h_fake, args.raw_density))
+    else:
+        loss_g = generator_loss(scores(nets, h_real, h_fake, args.raw_density)[1])  # GMM refit on the new encoder
+    opts["G"].zero_grad(set_to_none=True)
+    loss_g.backward()
+    grad_g = gradient_stats(G.parameters())
+    if update_generator:
+        opts["G"].step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "score_real": score_real.detach().mean(),
+            "score_fake": score_fake.detach().mean(), **dict(zip(("grad_d_mean", "grad_d_var", "grad_d_norm"), grad_d)),
+            **dict(zip(("grad_g_mean", "grad_g_var", "grad_g_norm"), grad_g))}
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+@torch.no_grad()
+def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
+    G.eval()
+    out = torch.cat([G(torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device))
+                     for i in range(0, n, args.batch)])
+    G.train()
+    return out
+
+
+@torch.no_grad()
+def discriminator_view(nets: dict, real: torch.Tensor, points: list[torch.Tensor], args) -> list[torch.Tensor]:
+    """Eval-mode embeddings of the real set (refitting a copy of the GMM on them), and the scores
+    (L(h) or D(x)) and embeddings of each tensor in `points`: [h_real, score_real, (h, score) ...]."""
+    encoder = nets["encoder"]
+    encoder.eval()
+    embed = lambda x: torch.cat([encoder(x[i:i + 1000]) for i in range(0, len(x), 1000)])  # noqa: E731
+    h_real = embed(real)
+    if "gmm" in nets:
+        gmm = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters).to(real.device)
+        gmm.load_state_dict(nets["gmm"].state_dict())
+        gmm.fit(h_real)
+        score = lambda h: gmm.likelihood(h, args.raw_density)  # noqa: E731
+    else:
+        score = lambda h: nets["head"](h).squeeze(1)  # noqa: E731
+    out = [h_real, score(h_real)]
+    for x in points:
+        h = embed(x)
+        out += [h, score(h)]
+    encoder.train()
+    return out
+
+
+def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -> dict:
+    """Histograms of real and fake bottleneck activations on shared bins (a d > 1 bottleneck is
+    projected on the line through the two means) and their overlap sum_b min(p_real, p_fake)."""
+    a, b = h_real.double().cpu(), h_fake.double().cpu()
+    if a.shape[1] > 1:
+        direction = a.mean(0) - b.mean(0)
+        direction = direction / direction.norm().clamp_min(1e-12)
+        a, b = a @ direction, b @ direction
+    a, b = a.flatten().numpy(), b.flatten().numpy()
+    lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+    edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
+    p_real, p_fake = np.histogram(a, edges)[0] / len(a), np.histogram(b, edges)[0] / len(b)
+    return {"hist_edges": edges.tolist(), "hist_real": p_real.tolist(), "hist_fake": p_fake.tolist(),
+            "overlap": float(np.minimum(p_real, p_fake).sum())}
+
+
+def evaluate(nets, ds, args, maps, reference, device, classifier) -> tuple[dict, np.ndarray]:
+    """Scores of held-out real samples and of eval_n generated ones (same noise every time), the
+    bottleneck histograms, and the data set's quality numbers, in the data's units."""
+    to_model, from_model = maps
+    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    fake = sample_generator(nets["G"], args.eval_n, args, gen)
+    real = (to_model(torch.as_tensor(reference.real)) if ds.kind == "points"
+            else to_model(ds.test_images[:args.eval_n].float())).to(device)
+    h_real, s_real, h_fake, s_fake = discriminator_view(nets, real, [fake], args)
+    result = {"score_real": float(s_real.mean()), "score_fake": float(s_fake.mean()),
+              **embedding_histogram(h_real, h_fake, args.hist_bins)}
+    samples = from_model(fake.cpu())
+    if ds.kind == "points":
+        return {**result, **metrics.point_scores(samples.numpy(), ds, reference)}, samples.numpy()
+    images = samples.clamp(*ds.value_range)
+    if classifier is not None:
+        result.update(metrics.class_histogram(classifier, metrics.to_unit_range(images)))
+    return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
+
+
+def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: int = 240) -> None:
+    """The samples of one evaluation: a density heatmap (points) or a grid of `size` // 14 images."""
+    if ds.kind == "points":
+        lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
+        pad = 0.15 * (hi - lo)
+        centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
+        common.heatmap_png(path, samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
+                           f"{args.loss}, {args.dataset}, step {step}", centers, size=size)
+        return
+    lo, hi = ds.value_range
+    side = max(1, size // 60)
+    grid = common.image_grid((samples[:side * side].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2), nrow=side)
+    common.write_png(path, grid.repeat(2, 0).repeat(2, 1))
+
+
+@torch.no_grad()
+def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_dir: str, res: int = 160) -> None:
+    """Fig. 4: the discriminator's score over the plane (PGAN: L(h(x)); LSGAN: D(x) clipped to
+    [0, 1]), real points white, generated points red; the values go to landscape.npy."""
+    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
+    pad = 0.15 * (hi - lo)
+    axis = np.linspace(lo - pad, hi + pad, res)
+    xx, yy = np.meshgrid(axis, axis[::-1])  # row 0 = top = largest y
+    plane = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32).to(device)
+    real = torch.as_tensor(reference.real, dtype=torch.float32).to(device)
+    values = discriminator_view(nets, real, [plane], args)[3].clamp(0, 1).reshape(res, res).cpu().numpy()
+    np.save(os.path.join(run_dir, "landscape.npy"), values)
+    common.scalar_map_png(os.path.join(run_dir, "landscape.png"), values, (axis[0], axis[-1], axis[0], axis[-1]),
+                          f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500])
+
+
+def write_pictures(ds, args, run_dir: str) -> None:
+    """likelihood.png (scores per epoch above the samples of four epochs), hist.png (bottleneck
+    histograms of real and fake at those epochs), gradients.png (mean, variance, norm of G's and
+    D's gradients per epoch), class_hist.png for labelled images."""
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    if not rows:
+        return
+    epochs = [r["epoch"] for r in rows]
+    chosen = sorted({rows[int(i)]["step"] for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})
+    picked = [r for r in rows if r["step"] in chosen]
+    name = "likelihood L(h)" if args.loss == "pgan" else "D(x)"
+    plot = os.path.join(run_dir, "likelihood.png")
+    common.line_plot_png(plot, {"real": (epochs, [r["score_real"] for r in rows]),
+                                "fake": (epochs, [r["score_fake"] for r in rows])},
+                         f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
+    snapshots = [(os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"), f"epoch {r['epoch']:g}")
+                 for r in picked]
+    snapshots = [s for s in snapshots if os.path.isfile(s[0])]
+    if snapshots:  # the curve above the samples of the chosen epochs
+        row = common.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])
+        common.tile_png(plot, [plot, row], 1)
+    panels = []
+    for r in picked:
+        centres = list((np.asarray(r["hist_edges"][:-1]) + np.asarray(r["hist_edges"][1:])) / 2)
+        path = os.path.join(run_dir, f"hist-{r['step']}.png")
+        common.line_plot_png(path, {"real": (centres, r["hist_real"]), "fake": (centres, r["hist_fake"])},
+                             f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320))
+        panels.append(common.read_png(path))
+        os.remove(path)
+    common.tile_png(os.path.join(run_dir, "hist.png"), panels, len(panels))
+    panels = []
+    for stat in ("mean", "var", "norm"):
+        path = os.path.join(run_dir, f"grad-{stat}.png")
+        log = stat != "mean"
+        series = {who: (epochs, [math.log10(max(r[f"grad_{who[0].lower()}_{stat}"], 1e-30)) if log
+                                 else r[f"grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
+        common.line_plot_png(path, series, f"{args.loss}: gradient {stat}", "epoch",
+                             f"log10 {stat}" if log else stat, size=(480, 320))
+        panels.append(common.read_png(path))
+        os.remove(path)
+    common.tile_png(os.path.join(run_dir, "gradients.png"), panels, 3)
+    if "class_shares" in rows[-1]:
+        shares = rows[-1]["class_shares"]
+        common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
+                             f"classes of {args.eval_n} samples, {args.loss}")
+
+
+# ----------------------------------------------------------------------------- main
+
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    if ds.kind == "images" and ds.stack_index is not None:
+        raise common.UserError("pgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
+    if args.loss == "lsgan" and args.generator_loss != "ls":
+        raise common.UserError("--generator-loss log needs the GMM: use it with --loss pgan")
+    for key, value in PRESETS[ds.kind].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
+    args.epoch_steps = args.epoch_steps or (100 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
+    if (args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.bottleneck < 1
+            or args.components < 1 or args.epoch_steps < 1 or args.freeze_epochs < 0 or args.var_floor <= 0):
+        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim, --bottleneck, --components, --epoch-steps "
+                               ">= 1, --eval-n >= 2, --freeze-epochs >= 0 and --var-floor > 0")
+    args.eval_every = args.eval_every or args.epoch_steps
+    args.ckpt_every = args.ckpt_every or args.eval_every * max(1, args.steps // 10 // args.eval_every)  # at epoch ends
+    device = common.get_device(args.device)
+    common.seed_everything(args.seed)
+
+    builtin = ds.kind == "points" and ds.array is None  # built-in mixtures train in their own units
+    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
+    if ds.kind == "images":  # the generator ends in a sigmoid: model images live in [0, 1]
+        to_model, from_model = (lambda x, f=to_model: (f(x) + 1) / 2), (lambda y, f=from_model: f(2 * y - 1))
+    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
+    print(ds.description)
+    if not builtin:
+        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
+              + (", then (x_model + 1) / 2 for the sigmoid" if ds.kind == "images" else ""))
+    run_dir = common.make_run_dir(args, "pgan")
+    os.makedirs(os.path.join(run_dir, "snapshots"), exist_ok=True)
+
+    nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
+    d_params = [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
+    opts = {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(BETA1, 0.999)),
+            "D": torch.optim.Adam(d_params, args.lr, betas=(BETA1, 0.999))}
+    data_gen = torch.Generator().manual_seed(args.seed)
+    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
+
+    reference = (metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000) if ds.kind == "points"
+                 else None)
+    if reference is not None:
+        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
+        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
+    if ds.kind == "images" and ds.test_images is None:  # a user's images: held-out reals drawn from the set
+        ds.test_images = ds.sample(args.eval_n, torch.Generator().manual_seed(args.seed + 20_000))
+    classifier = None
+    if ds.kind == "images" and ds.labels is not None and ds.shape == (1, 28, 28):
+        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
+        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
+
+    start = 0
+    ckpt_path = os.path.join(run_dir, "ckpt.pt")
+    state_modules = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
+    if args.resume:
+        start = common.restore_training_state(ckpt_path, state_modules, data_gen, z_gen)
+    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
+    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
+    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
+    training = {}  # per-epoch sums of the training statistics
+    t0 = time.time()
+    for step in range(start + 1, args.steps + 1):
+        real = to_model(ds.sample(args.batch, data_gen)).to(device)
+        update_generator = not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
+        stats = train_step(nets, opts, real, args, z_gen, update_generator)
+        progress.update(step, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
+        for k, v in stats.items():
+            training[k] = training.get(k, 0) + v
+        training["n"] = training.get("n", 0) + 1
+        if step % args.eval_every == 0 or step == args.steps:
+            result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
+            epoch_means = {f"train_{k}" if k.startswith("score") else k: float(v) / training["n"]
+                           for k, v in training.items() if k != "n"}
+            log.append({"step": step, "epoch": round(step / args.epoch_steps, 3), "time": round(time.time() - t0, 2),
+                        "generator_updated": update_generator, **epoch_means, **result})
+            write_snapshot(os.path.join(run_dir, "snapshots", f"step-{step:07d}.png"), samples, ds, args, step)
+            print(common.eval_line({k: v for k, v in result.items() if k != "class_kl"}), flush=True)
+            training = {}
+        if step % args.ckpt_every == 0 or step == args.steps:
+            common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
+
+    if start >= args.steps:  # a finished run resumed: evaluate only
+        result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
+    np.save(os.path.join(run_dir, "samples.npy"), samples)
+    write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
+    if ds.kind == "points" and ds.shape == (2,):
+        write_landscape(nets, ds, args, samples, reference, device, run_dir)
+    write_pictures(ds, args, run_dir)
+    final = {k: v for k, v in result.items() if not isinstance(v, list)}
+    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 loss=args.loss, dataset=args.dataset, seed=args.seed)
+    return common.finish_run(run_dir, final)
+
+
+if __name__ == "__main__":
+    common.run_main(main)

@@ -1,0 +1,164 @@
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import common
+import pgan
+from conftest import ROOT
+
+TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--epoch-steps", "3", "--device", "cpu"]
+
+
+def run(tmp_path, *extra, name="run"):
+    out = str(tmp_path / name)
+    return out, pgan.main([*TINY, "--out", out, *extra])
+
+
+def test_gmm_one_component_is_the_closed_form_fit():
+    gen = torch.Generator().manual_seed(0)
+    h = torch.tensor([1.5, -2.0]) + torch.tensor([0.3, 2.0]) * torch.randn(20_000, 2, generator=gen)
+    gmm = pgan.DiagonalGMM(1, 2)
+    gmm.fit(h)
+    assert torch.allclose(gmm.means[0], h.mean(0)) and torch.allclose(gmm.variances[0], h.var(0, unbiased=False))
+    assert torch.allclose(gmm.means[0], torch.tensor([1.5, -2.0]), atol=0.05)
+    assert torch.allclose(gmm.variances[0], torch.tensor([0.09, 4.0]), rtol=0.05)
+    gmm.fit(torch.zeros(10, 2))  # a collapsed embedding: the floor keeps the density finite
+    assert torch.all(gmm.variances == 1e-4) and torch.isfinite(gmm.log_peak())
+
+
+def test_gmm_three_components_recover_means_variances_weights():
+    gen = torch.Generator().manual_seed(1)
+    means = torch.tensor([[-4.0, 0.0], [0.0, 3.0], [5.0, -1.0]])
+    stds = torch.tensor([[0.5, 0.2], [0.3, 0.6], [0.8, 0.4]])
+    k = torch.multinomial(torch.tensor([0.2, 0.3, 0.5]), 30_000, replacement=True, generator=gen)
+    h = means[k] + stds[k] * torch.randn(30_000, 2, generator=gen)
+    gmm = pgan.DiagonalGMM(3, 2, em_iters=10)
+    for _ in range(5):  # warm-started: every call goes on from the last one's parameters
+        gmm.fit(h)
+    order = gmm.means[:, 0].argsort()
+    assert torch.allclose(gmm.means[order], means, atol=0.05)
+    assert torch.allclose(gmm.variances[order].sqrt(), stds, rtol=0.05)
+    assert torch.allclose(gmm.log_weights[order].exp(), torch.tensor([0.2, 0.3, 0.5]), atol=0.01)
+
+
+@pytest.mark.parametrize("components", [1, 3])
+def test_likelihood_is_peak_normalised_into_0_1(components):
+    gen = torch.Generator().manual_seed(2)
+    gmm = pgan.DiagonalGMM(components, 2, em_iters=20)
+    gmm.fit(torch.randn(3000, 2, generator=gen) * torch.tensor([1.0, 0.5]) + 3 * torch.randint(0, 3, (3000, 1), generator=gen))
+    axis = torch.linspace(-4, 10, 400)
+    plane = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
+    values = gmm.likelihood(plane)
+    assert values.max() <= 1 and values.max() > 0.995  # the fitted peak is the maximum
+    near = gmm.likelihood(gmm.means + 0.5)
+    assert torch.all(near > 0) and torch.all(near <= 1)
+    raw = gmm.likelihood(plane, raw=True)
+    assert torch.allclose(raw, values * gmm.log_peak().exp(), rtol=1e-4)
+    if components == 1:
+        mu, var = gmm.means[0], gmm.variances[0]
+        h = torch.tensor([[0.3, -1.2]])
+        assert torch.allclose(gmm.likelihood(h), torch.exp(-0.5 * ((h - mu) ** 2 / var).sum()))
+
+
+def test_losses_match_hand_computed_values():
+    real, fake = torch.tensor([0.9, 0.5]), torch.tensor([0.2, 0.0])
+    assert math.isclose(pgan.discriminator_loss(real, fake).item(), 0.5 * (0.01 + 0.25) / 2 + 0.5 * 0.04 / 2, rel_tol=1e-6)
+    assert math.isclose(pgan.generator_loss(torch.tensor([0.2, 0.6])).item(), 0.5 * (0.64 + 0.16) / 2, rel_tol=1e-6)
+    gmm = pgan.DiagonalGMM(1, 1)
+    gmm.means.fill_(1.0), gmm.variances.fill_(4.0)
+    h = torch.tensor([[3.0], [-1.0]])  # both one sigma (2) away: log L = -1/2
+    assert math.isclose(pgan.generator_log_loss(gmm.log_likelihood(h)).item(), 0.5, rel_tol=1e-6)
+
+
+def test_no_gradient_reaches_the_fitted_parameters():
+    gen = torch.Generator().manual_seed(3)
+    h_real = torch.randn(64, 2, generator=gen).requires_grad_()
+    h_fake = (torch.randn(64, 2, generator=gen) + 1).requires_grad_()
+    nets = {"gmm": pgan.DiagonalGMM(1, 2)}
+    score_real, score_fake = pgan.scores(nets, h_real, h_fake)
+    pgan.discriminator_loss(score_real, score_fake).backward()
+    gmm = nets["gmm"]
+    assert not any(b.requires_grad for b in gmm.buffers()) and not list(gmm.parameters())
+    mu, var = gmm.means[0], gmm.variances[0]  # constants: dL/dh = -L (h - mu) / sigma^2 only
+    dl_dh = -score_fake[:, None].detach() * (h_fake.detach() - mu) / var
+    assert torch.allclose(h_fake.grad, (score_fake.detach()[:, None] * dl_dh) / 64, atol=1e-7)
+    dl_dh_real = -score_real[:, None].detach() * (h_real.detach() - mu) / var
+    assert torch.allclose(h_real.grad, ((score_real.detach() - 1)[:, None] * dl_dh_real) / 64, atol=1e-7)
+
+
+def test_points_run_writes_every_output(tmp_path):
+    out, final = run(tmp_path, "--dataset", "ring", "--components", "2", "--bottleneck", "2")
+    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png", "landscape.png",
+                 "landscape.npy", "likelihood.png", "hist.png", "gradients.png", "ckpt.pt", "snapshots/step-0000006.png"):
+        assert os.path.isfile(os.path.join(out, name)), name
+    for key in ("emd", "emd_floor", "modes", "hq", "kl", "score_real", "score_fake", "overlap"):
+        assert key in final
+    state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
+    assert state["gmm"]["means"].shape == (2, 2) and "opt_D" in state
+    rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
+    assert [r["epoch"] for r in rows] == [1, 2] and all(r["grad_g_norm"] > 0 and r["grad_d_var"] >= 0 for r in rows)
+    landscape = np.load(os.path.join(out, "landscape.npy"))
+    assert landscape.shape == (160, 160) and 0 <= landscape.min() and landscape.max() <= 1
+
+
+def test_star_toy_lsgan_and_frozen_generator(tmp_path):
+    out, final = run(tmp_path, "--loss", "lsgan", "--freeze-epochs", "1")
+    assert final["dataset"] == "star" and "modes" not in final  # no isotropic modes to count: EMD only
+    rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
+    assert [r["generator_updated"] for r in rows] == [False, True]
+    out, _ = run(tmp_path, "--freeze-generator", "--steps", "3", name="frozen")
+    saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
+    args = pgan.build_parser().parse_args(["--z-dim", "2"])
+    common.seed_everything(0)  # as the run did before building its networks
+    fresh = pgan.build_networks(pgan.datasets.star(), args)["G"]
+    assert all(torch.equal(saved[k], v) for k, v in fresh.state_dict().items())  # never updated
+
+
+def test_mnist_format_run_with_classifier_and_sigmoid_range(tmp_path, shared_mnist_dir):
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--loss", "pgan",
+                     "--generator-loss", "log", "--steps", "4", "--epoch-steps", "2")
+    assert "classes_hit" in final and 0 <= final["score_fake"] <= 1
+    samples = np.load(os.path.join(out, "samples.npy"))
+    assert samples.dtype == np.uint8 and samples.shape == (64, 1, 28, 28)
+    for name in ("class_hist.png", "likelihood.png", "hist.png"):
+        assert os.path.isfile(os.path.join(out, name)), name
+
+
+def test_same_seed_same_numbers_and_resume_equals_uninterrupted(tmp_path):
+    flags = ["--dataset", "ring", "--components", "3", "--steps", "8", "--ckpt-every", "4", "--eval-every", "4"]
+    _, a = run(tmp_path, *flags, name="a")
+    _, b = run(tmp_path, *flags, name="b")
+    out_c, _ = run(tmp_path, *flags[:-4], "--steps", "4", "--ckpt-every", "4", "--eval-every", "4", name="c")
+    c = pgan.main(["--resume", out_c, "--steps", "8"])
+    for key in ("emd", "score_real", "score_fake", "overlap", "hq"):
+        assert a[key] == b[key] == c[key], key
+    assert np.array_equal(np.load(str(tmp_path / "a" / "samples.npy")), np.load(os.path.join(out_c, "samples.npy")))
+
+
+def test_bad_input_is_one_line_error(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "pgan.py"), "--loss", "lsgan", "--generator-loss", "log",
+           "--out", str(tmp_path / "x")]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--loss pgan" in result.stderr
+    np.save(tmp_path / "odd.npy", np.zeros((10, 1, 20, 20), np.uint8) + np.arange(10)[:, None, None, None])
+    with pytest.raises(common.UserError, match="28x28 and 32x32"):
+        run(tmp_path, "--dataset", str(tmp_path / "odd.npy"))
+
+
+def test_probe_benchmark_on_points(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "pgan.py"), "probe", "--dataset", "ring", "--steps", "4",
+           "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), "--", "--batch", "32", "--eval-n", "64",
+           "--epoch-steps", "2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = (tmp_path / "res" / "pgan_probe.md").read_text()
+    assert "| ring | pgan frozen |" in table and "| ring | lsgan frozen |" in table
+    summary = json.loads((tmp_path / "res" / "pgan_probe.json").read_text())["results"]["ring"]
+    assert len(summary["pgan frozen"]["per_epoch"]["overlap"]) == 2
+    assert common.read_png(str(tmp_path / "res" / "pgan_probe.png")).ndim == 3
