@@ -485,8 +485,14 @@ def _axes(canvas, box, xlim, ylim, title, xlabel, ylabel, xticks=True) -> None:
 
 def line_plot_png(path: str, series: dict, title: str, xlabel: str, ylabel: str,
                   hlines: dict | None = None, size=(720, 460)) -> None:
+    """`line_plot` written as PNG."""
+    write_png(path, line_plot(series, title, xlabel, ylabel, hlines, size))
+
+
+def line_plot(series: dict, title: str, xlabel: str, ylabel: str, hlines: dict | None = None,
+              size=(720, 460)) -> np.ndarray:
     """Lines of `series` {name: (x, y) or (x, y, yerr)} with a shaded +-yerr band, dashed `hlines`
-    {name: y}, axes with ticks, and a legend; written as PNG."""
+    {name: y}, axes with ticks, and a legend, as an RGB array."""
     w, h = size
     canvas = np.full((h, w, 3), 255, np.uint8)
     box = (80, 40, w - 200, h - 50)
@@ -532,7 +538,7 @@ def line_plot_png(path: str, series: dict, title: str, xlabel: str, ylabel: str,
         _draw_line(canvas, right + 12, ly + 4, right + 30, ly + 4, colour, 3)
         draw_text(canvas, right + 36, ly, name)
     _axes(canvas, box, xlim, ylim, title, xlabel, ylabel)
-    write_png(path, canvas)
+    return canvas
 
 
 def bar_chart_png(path: str, values, labels, title: str, ylabel: str = "share", size=(560, 360)) -> None:

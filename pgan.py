@@ -281,6 +281,11 @@ def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, raw: bool = F
     return nets["head"](h_real).squeeze(1), nets["head"](h_fake).squeeze(1)
 
 
+def discriminator_parameters(nets: dict) -> list[nn.Parameter]:
+    """The encoder's and (LSGAN) the linear unit's parameters; the GMM has none."""
+    return [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
+
+
 def gradient_stats(params) -> torch.Tensor:
     """(mean, variance, norm) of all the gradients of `params` as one vector (the paper's Fig. 5)."""
     g = torch.cat([p.grad.flatten() for p in params if p.grad is not None])
@@ -291,13 +296,12 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Ge
     """One discriminator step (E: fit the GMM; M: update the encoder) and one generator step on the
     same z. A frozen generator still gets its gradient computed (for the statistics), not applied."""
     G, encoder = nets["G"], nets["encoder"]
-    d_params = [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
     fake = G(torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device))
     score_real, score_fake = scores(nets, *embed_pair(encoder, real, fake.detach()), args.raw_density)
     loss_d = discriminator_loss(score_real, score_fake)
     opts["D"].zero_grad(set_to_none=True)
     loss_d.backward()
-    grad_d = gradient_stats(d_params)
+    grad_d = gradient_stats(discriminator_parameters(nets))
     opts["D"].step()
     h_real, h_fake = embed_pair(encoder, real, fake)
     if args.generator_loss == "log":
@@ -427,35 +431,28 @@ def write_pictures(ds, args, run_dir: str) -> None:
     chosen = sorted({rows[int(i)]["step"] for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})
     picked = [r for r in rows if r["step"] in chosen]
     name = "likelihood L(h)" if args.loss == "pgan" else "D(x)"
-    plot = os.path.join(run_dir, "likelihood.png")
-    common.line_plot_png(plot, {"real": (epochs, [r["score_real"] for r in rows]),
-                                "fake": (epochs, [r["score_fake"] for r in rows])},
-                         f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
+    plot = common.line_plot({"real": (epochs, [r["score_real"] for r in rows]),
+                             "fake": (epochs, [r["score_fake"] for r in rows])},
+                            f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
     snapshots = [(os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"), f"epoch {r['epoch']:g}")
                  for r in picked]
     snapshots = [s for s in snapshots if os.path.isfile(s[0])]
     if snapshots:  # the curve above the samples of the chosen epochs
-        row = common.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])
-        common.tile_png(plot, [plot, row], 1)
+        plot = common.tile([plot, common.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])], 1)
+    common.write_png(os.path.join(run_dir, "likelihood.png"), plot)
     panels = []
     for r in picked:
         centres = list((np.asarray(r["hist_edges"][:-1]) + np.asarray(r["hist_edges"][1:])) / 2)
-        path = os.path.join(run_dir, f"hist-{r['step']}.png")
-        common.line_plot_png(path, {"real": (centres, r["hist_real"]), "fake": (centres, r["hist_fake"])},
-                             f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320))
-        panels.append(common.read_png(path))
-        os.remove(path)
+        panels.append(common.line_plot({"real": (centres, r["hist_real"]), "fake": (centres, r["hist_fake"])},
+                                       f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)))
     common.tile_png(os.path.join(run_dir, "hist.png"), panels, len(panels))
     panels = []
     for stat in ("mean", "var", "norm"):
-        path = os.path.join(run_dir, f"grad-{stat}.png")
         log = stat != "mean"
         series = {who: (epochs, [math.log10(max(r[f"grad_{who[0].lower()}_{stat}"], 1e-30)) if log
                                  else r[f"grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
-        common.line_plot_png(path, series, f"{args.loss}: gradient {stat}", "epoch",
-                             f"log10 {stat}" if log else stat, size=(480, 320))
-        panels.append(common.read_png(path))
-        os.remove(path)
+        panels.append(common.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
+                                       f"log10 {stat}" if log else stat, size=(480, 320)))
     common.tile_png(os.path.join(run_dir, "gradients.png"), panels, 3)
     if "class_shares" in rows[-1]:
         shares = rows[-1]["class_shares"]
@@ -499,9 +496,8 @@ def main(argv=None) -> dict:
     os.makedirs(os.path.join(run_dir, "snapshots"), exist_ok=True)
 
     nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
-    d_params = [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
     opts = {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(BETA1, 0.999)),
-            "D": torch.optim.Adam(d_params, args.lr, betas=(BETA1, 0.999))}
+            "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(BETA1, 0.999))}
     data_gen = torch.Generator().manual_seed(args.seed)
     z_gen = torch.Generator(device).manual_seed(args.seed + 1)
 
