@@ -562,20 +562,33 @@ def bar_chart_png(path: str, values, labels, title: str, ylabel: str = "share", 
 
 def heatmap_png(path: str, points: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
                 size: int = 420, bins: int = 140) -> None:
+    """`heatmap` written as PNG."""
+    write_png(path, heatmap(points, extent, title, centers, size, bins))
+
+
+def heatmap(points: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,
+            bins: int = 140) -> np.ndarray:
     """2-D density of `points` (log-scaled histogram) over `extent` (xmin, xmax, ymin, ymax), with the
-    true mode centres marked by red crosses: the paper's Fig. 2."""
+    true mode centres marked by red crosses (the paper's Fig. 2), as an RGB array."""
     xmin, xmax, ymin, ymax = extent
     hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[xmin, xmax], [ymin, ymax]])
     density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)  # rows top-to-bottom = y high-to-low
-    scalar_map_png(path, density, extent, title, centers, size)
+    return scalar_map(density, extent, title, centers, size)
 
 
 def scalar_map_png(path: str, values: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
                    size: int = 420, marks: np.ndarray | None = None, marks2: np.ndarray | None = None,
                    contours: np.ndarray | None = None) -> None:
+    """`scalar_map` written as PNG."""
+    write_png(path, scalar_map(values, extent, title, centers, size, marks, marks2, contours))
+
+
+def scalar_map(values: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,
+               marks: np.ndarray | None = None, marks2: np.ndarray | None = None,
+               contours: np.ndarray | None = None) -> np.ndarray:
     """A (rows, cols) array in [0, 1] (row 0 = top = ymax) as a coloured map with axes; optional red
     crosses at `centers`, white dots at `marks` and red dots at `marks2` (all in the extent's units),
-    and white level lines at 0.1, 0.2, ..., 0.9 of a second array `contours` over the same extent."""
+    and white level lines at 0.1, 0.2, ..., 0.9 of a second array `contours` over the same extent; RGB array."""
     xmin, xmax, ymin, ymax = extent
     pad_l, pad_t, pad_b = 70, 40, 50
     canvas = np.full((size + pad_t + pad_b, size + pad_l + 20, 3), 255, np.uint8)
@@ -603,4 +616,4 @@ def scalar_map_png(path: str, values: np.ndarray, extent, title: str, centers: n
         _draw_line(canvas, cx - 5, cy - 5, cx + 5, cy + 5, (230, 30, 30))
         _draw_line(canvas, cx - 5, cy + 5, cx + 5, cy - 5, (230, 30, 30))
     _axes(canvas, (pad_l, pad_t, pad_l + size, pad_t + size), (xmin, xmax), (ymin, ymax), title, "x", "y")
-    write_png(path, canvas)
+    return canvas

@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-d", type=float, default=None, help="discriminator learning rate (ours 1e-3 toy; else = lr)")
     g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="default per arch")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension k (paper 2 toy, 100 images)")
-    g.add_argument("--eval-n", type=int, default=2000, help="samples per evaluation; EMD floor at the same n")
+    g.add_argument("--eval-n", type=int, default=2000, help="samples per evaluation")
+    g.add_argument("--emd-n", type=int, default=None, help="samples for the EMD and its data floor (default eval-n)")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     return p
 
@@ -319,11 +320,11 @@ def main(argv=None) -> dict:
     data_gen = torch.Generator().manual_seed(args.seed)
     z_gen = torch.Generator(device).manual_seed(args.seed + 1)
 
-    reference = None  # fixed real samples for the EMD of all eval_n samples, and its floor
+    reference = None  # fixed real samples for the EMD of the first emd_n samples, and its floor
     if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.eval_n, args.seed + 20_000)
-        args.emd_floor = reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.eval_n}): {args.emd_floor:.4f}")
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n or args.eval_n, args.seed + 20_000)
+        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
+        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
     classifier = None
     if ds.kind == "images" and ds.labels is not None:
         classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)

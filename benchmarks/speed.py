@@ -1,0 +1,108 @@
+"""Steps/s of every method's training step, and its cost as a multiple of the plain GAN step of the same networks.
+
+    python benchmarks/speed.py                           # ring and 1200-D, CPU, one thread: 13 min
+    python benchmarks/speed.py --device cuda             # the same on a GPU
+    python benchmarks/speed.py --datasets mnist --data-dir ../shared/data/mnist-5k --steps 100
+
+Each script runs at its paper's batch size for the data set, once for --steps generator updates and
+once for a fifth of that, with checkpoint and a small evaluation (200 samples) only at the end;
+steps/s is the difference in steps over the difference in training time, so start-up, warm-up and
+the evaluation cancel.
+Every method is timed in the same invocation as the plain GAN of its own script (same networks,
+batch and data; only the method's idea switched off), one run at a time, and its cost is the ratio
+of the two step times. Output: benchmarks/results/speed[-<device>].md and .json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+from mode_collapse import METHODS
+from runner import ROOT, common
+
+# script: (the plain GAN of its networks, the methods timed against it)
+GROUPS = [
+    ("masked_weighted_gan.py", ("gan", METHODS["gan"][1]), ["masked", "weighted"]),
+    ("masked_weighted_gan.py", ("gan-wgan", METHODS["gan-wgan"][1]), ["masked-wgan", "weighted-wgan"]),
+    ("pgan.py", ("lsgan", METHODS["lsgan"][1]), ["pgan"]),
+    ("mdgan.py", ("gan", ["--variant", "gan"]), ["reg-gan", "mdgan"]),
+    ("langevin_gan.py", ("gan", ["--noise", "none"]), ["langevin-sgld", "langevin"]),
+    ("veegan.py", ("gan", ["--method", "gan"]), ["veegan", "ali"]),
+]
+EXTRA = {"langevin-sgld": ["--noise", "sgld"]}
+
+
+def train_seconds(script: str, flags: list[str], steps: int, args, env) -> float:
+    """Training time (final_metrics wall_s) of one run of `steps` generator updates."""
+    with tempfile.TemporaryDirectory() as out:
+        # a small evaluation: the exact EMD's cost depends on the samples, so it would not cancel
+        cmd = [sys.executable, os.path.join(ROOT, script), *flags, "--steps", str(steps), "--eval-every", str(steps),
+               "--ckpt-every", str(steps), "--eval-n", "200", "--emd-n", "200", "--seed", "0", "--device", args.device,
+               "--out", out]
+        cmd += ["--data-dir", args.data_dir] if args.data_dir else []
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if done.returncode != 0:
+            raise common.UserError(f"{' '.join(cmd[1:])} failed: {done.stdout[-300:]}{done.stderr[-500:]}")
+        with open(os.path.join(out, "final_metrics.json")) as f:
+            return json.load(f)["wall_s"]
+
+
+def steps_per_second(script, flags, data, args, env) -> float:
+    long = args.hd_steps if data == "hd" else args.steps
+    long = max(5, long // 5) if "wgan" in flags else long  # 5 critic steps per generator step
+    short = max(1, long // 5)
+    seconds = train_seconds(script, flags, long, args, env) - train_seconds(script, flags, short, args, env)
+    return (long - short) / max(seconds, 1e-3)
+
+
+def parse(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--datasets", nargs="+", default=["ring", "hd"], help="data sets (any --dataset of the scripts)")
+    p.add_argument("--scripts", nargs="+", default=sorted({g[0] for g in GROUPS}), help="scripts to time")
+    p.add_argument("--steps", type=int, default=1000, help="generator updates of the long run (the short: a fifth; "
+                   "WGAN with 5 critic steps: a fifth of both)")
+    p.add_argument("--hd-steps", type=int, default=200, help="the same on the 1200-D set")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | mps")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads per run (the suite runs one thread per run)")
+    p.add_argument("--data-dir", default=None, help="where image data sets live")
+    p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
+    args = p.parse_args(argv)
+    args.command = " ".join(["python benchmarks/speed.py", *argv])
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    rows, results = [], []
+    for data in args.datasets:
+        for script, (plain_name, plain_flags), methods in (g for g in GROUPS if g[0] in args.scripts):
+            base = ["--dataset", data]
+            plain = steps_per_second(script, base + plain_flags, data, args, env)
+            results.append(dict(data=data, script=script, method=f"{plain_name} (plain)", steps_per_s=plain, cost=1.0))
+            rows.append(f"| {data} | {script} | {plain_name} (plain) | {plain:.1f} | 1.00 |")
+            print(rows[-1], flush=True)
+            for method in methods:
+                flags = EXTRA.get(method) or METHODS[method][1]
+                rate = steps_per_second(script, base + flags, data, args, env)
+                results.append(dict(data=data, script=script, method=method, steps_per_s=rate, cost=plain / rate))
+                rows.append(f"| {data} | {script} | {method} | {rate:.1f} | {plain / rate:.2f} |")
+                print(rows[-1], flush=True)
+    suffix = "" if args.device == "cpu" else f"-{args.device}"
+    name = os.path.join(args.results, f"speed{suffix}")
+    command = args.command
+    os.makedirs(args.results, exist_ok=True)
+    common.write_json(name + ".json", {"command": command, "device": args.device, "threads": args.threads, "results": results})
+    with open(name + ".md", "w") as f:
+        f.write(f"`{command}`\n\nDevice {args.device}, {args.threads} thread(s), each script at its paper's batch size; "
+                "cost = step time / the plain GAN step of the same script's networks.\n\n"
+                "| data | script | method | steps/s | cost (x plain) |\n| --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+    print(f"wrote {name}.md and .json")
+
+
+if __name__ == "__main__":
+    common.run_main(main)

@@ -1,0 +1,101 @@
+"""benchmarks/mode_collapse.py (the whole suite) and benchmarks/speed.py, on tiny budgets."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import common
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+import mode_collapse  # noqa: E402
+import speed  # noqa: E402
+
+SUITE = os.path.join(ROOT, "benchmarks", "mode_collapse.py")
+
+
+def test_plan_is_the_full_suite_and_shards_partition_it():
+    runs = mode_collapse.plan(mode_collapse.parse([]))
+    assert len(runs) == 3 * 10 * 5 and len({r["run_dir"] for r in runs}) == len(runs)
+    assert {r["steps"] for r in runs if r["data"] == "hd"} == {1000} and {r["steps"] for r in runs if r["data"] != "hd"} == {2000}
+    assert all(os.path.isfile(r["script"]) for r in runs)
+    assert all(r["argv"][r["argv"].index("--eval-n") + 1] == "2500" for r in runs)
+    quick = mode_collapse.plan(mode_collapse.parse(["--quick"]))
+    assert len(quick) == 3 * 10 * 2 and {r["steps"] for r in quick} == {500, 200}
+    for count in (1, 2, 3, 7):
+        shards = [mode_collapse.shard(runs, i, count) for i in range(1, count + 1)]
+        dirs = [r["run_dir"] for part in shards for r in part]
+        assert sorted(dirs) == sorted(r["run_dir"] for r in runs)  # every run in exactly one shard
+    # other settings never reuse the default runs' folders
+    other = mode_collapse.plan(mode_collapse.parse(["--", "--batch", "32"]))
+    assert not {r["run_dir"] for r in other} & {r["run_dir"] for r in runs}
+    assert all(r["argv"][-2:] == ["--batch", "32"] for r in other)
+
+
+def test_user_mixture_names_its_runs_after_the_file(tmp_path):
+    args = mode_collapse.parse(["--data", str(tmp_path / "mine.npy"), "--centers", str(tmp_path / "mine.json"), "--seeds", "1"])
+    runs = mode_collapse.plan(args)
+    assert len(runs) == 10 and {r["data"] for r in runs} == {"mine"}
+    assert all(r["argv"][-2:] == ["--centers", str(tmp_path / "mine.json")] for r in runs)
+
+
+def run(*argv):
+    return subprocess.run([sys.executable, SUITE, *argv], capture_output=True, text=True, timeout=300)
+
+
+def test_one_run_equals_merged_shards_and_reruns_finish_at_once(tmp_path, capsys):
+    tiny = ["--datasets", "ring", "--methods", "gan", "veegan", "--seeds", "1", "--steps", "3", "--eval-n", "100",
+            "--emd-n", "100", "--jobs", "2"]
+    extra = ["--", "--batch", "32"]
+    whole = run(*tiny, "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "one"), *extra)
+    assert whole.returncode == 0, whole.stdout + whole.stderr
+    table = (tmp_path / "one" / "mode_collapse.md").read_text()
+    assert "| gan |" in table and "| veegan |" in table and "8 / 52.9 (V)" in table
+    records = json.loads((tmp_path / "one" / "mode_collapse.json").read_text())["runs"]
+    assert [(r["method"], r["seed"]) for r in records] == [("gan", 0), ("veegan", 0)]
+    assert all(isinstance(r["modes"], int) and r["emd"] > 0 for r in records)
+    assert (tmp_path / "one" / "mode_collapse.png").stat().st_size > 0
+    mode_collapse.main([*tiny, "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "one"), *extra])
+    assert "2 of 2 runs already done; running 0" in capsys.readouterr().out
+    assert (tmp_path / "one" / "mode_collapse.md").read_text().split("\n")[1:] == table.split("\n")[1:]
+    for i in (1, 2):  # as on two machines: separate run folders, only the shard files meet
+        part = run(*tiny, "--shard", f"{i}/2", "--runs", str(tmp_path / f"shard{i}"), "--results", str(tmp_path / "sh"), *extra)
+        assert part.returncode == 0, part.stdout + part.stderr
+    merge = [*tiny, "--merge", str(tmp_path / "sh" / "mode_collapse.shard-*-of-2.json"), "--results", str(tmp_path / "merged"),
+             "--compare", str(tmp_path / "one" / "mode_collapse.json"), *extra]
+    mode_collapse.main(merge)  # in-process: no run to start, so no interpreter to pay for
+    assert "2 runs in both, 0 differ" in capsys.readouterr().out
+    # a changed number is caught, and a missing shard is refused
+    shard_file = tmp_path / "sh" / "mode_collapse.shard-1-of-2.json"
+    content = json.loads(shard_file.read_text())
+    content["runs"][0]["emd"] += 1e-9
+    shard_file.write_text(json.dumps(content))
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(mode_collapse.main, merge)
+    assert exit_info.value.code == 2 and "1 differ" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        common.run_main(mode_collapse.main, [*tiny, "--merge", str(shard_file), "--results", str(tmp_path / "merged"), *extra])
+    assert "lack 1 of 2 runs" in capsys.readouterr().err
+
+
+def test_bad_shard_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        mode_collapse.parse(["--shard", "3/2"])
+    assert exit_info.value.code == 2 and "--shard 3/2" in capsys.readouterr().err
+
+
+def test_speed_ratio_of_a_method_to_its_plain_gan(tmp_path, monkeypatch):
+    # one real timing run, then known step times: the rates come from the difference of two run lengths
+    assert speed.train_seconds("pgan.py", ["--dataset", "ring", "--batch", "32"], 3, speed.parse(["--steps", "3"]),
+                               dict(os.environ)) > 0
+    step_time = {"lsgan": 0.01, "pgan": 0.025}
+    monkeypatch.setattr(speed, "train_seconds", lambda script, flags, steps, args, env:
+                        2.0 + steps * step_time[flags[flags.index("--loss") + 1]])
+    speed.main(["--datasets", "ring", "--scripts", "pgan.py", "--steps", "100", "--results", str(tmp_path)])
+    results = json.loads((tmp_path / "speed.json").read_text())["results"]
+    assert [r["method"] for r in results] == ["lsgan (plain)", "pgan"]
+    assert abs(results[0]["steps_per_s"] - 100) < 1e-6 and abs(results[1]["steps_per_s"] - 40) < 1e-6
+    assert results[0]["cost"] == 1.0 and abs(results[1]["cost"] - 2.5) < 1e-9
+    assert "| ring | pgan.py | pgan | 40.0 | 2.50 |" in (tmp_path / "speed.md").read_text()
