@@ -122,11 +122,10 @@ def parse(argv):
         args.data = os.path.abspath(args.data)
         args.centers = os.path.abspath(args.centers) if args.centers else None
     if args.shard:
-        try:
-            args.shard = tuple(int(v) for v in args.shard.split("/"))
-            assert len(args.shard) == 2 and 1 <= args.shard[0] <= args.shard[1]
-        except (ValueError, AssertionError):
+        parts = args.shard.split("/")
+        if len(parts) != 2 or not all(v.isdigit() for v in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
             p.error(f"--shard {args.shard}: expected i/N with 1 <= i <= N, e.g. 3/10")
+        args.shard = (int(parts[0]), int(parts[1]))
     return args
 
 
