@@ -4,14 +4,16 @@
                                                              # masked at generation; EMD curves (PNG)
     python benchmarks/masked_weighted.py rates --loss wgan   # Fig. 4: final EMD against the masking rate
 
-Every arm shares every setting but the prior. Runs go to benchmarks/runs/ (a finished run, one
-with final_metrics.json, is not redone, so an interrupted sweep resumes), one process per run,
-`--jobs` at a time, each on one thread. Results: benchmarks/results/*.json, *.md and *.png.
+Every arm shares every setting but the prior. Runs go to benchmarks/runs/, in folders named after
+the loss and step count (flags after `--` add a hash of them): a finished run, one with
+final_metrics.json, is reused only for the same settings, and an interrupted sweep resumes. One
+process per run, `--jobs` at a time, each on one thread. Results: benchmarks/results/*.json, *.md and *.png.
 Flags after `--` go to every run of masked_weighted_gan.py (e.g. `-- --lr 1e-3`).
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import sys
@@ -28,9 +30,17 @@ MASKED_AT_GENERATION = "masked at generation"
 PAPER_EMD = {"constant": 0.3195, "masked": 0.1328, "weighted": 0.0891, "masked at generation": 0.3378}  # WGAN, r 0.5
 
 
+def settings_tag(kind: str, args, extra: list[str]) -> str:
+    """Run-folder prefix: experiment, loss and steps, plus a hash of any other flags."""
+    changed = [*extra, *(["--eval-every", str(args.eval_every)] if kind == "table" and args.eval_every != 250 else [])]
+    suffix = "-x" + hashlib.sha1(" ".join(changed).encode()).hexdigest()[:8] if changed else ""
+    return f"{kind}-{args.loss}-{args.steps}{suffix}"
+
+
 def table(args, extra: list[str]) -> None:
     base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.eval_every), *extra]
-    runs = {arm: [os.path.join(args.runs, f"table-{args.loss}-{arm.replace(' ', '_')}-s{seed}") for seed in range(args.seeds)]
+    tag = settings_tag("table", args, extra)
+    runs = {arm: [os.path.join(args.runs, f"{tag}-{arm.replace(' ', '_')}-s{seed}") for seed in range(args.seeds)]
             for arm in [*ARMS, MASKED_AT_GENERATION]}
     run_all([(SCRIPT, d, [*flags, *base, "--seed", str(seed)]) for arm, flags in ARMS.items()
              for seed, d in enumerate(runs[arm])], args.jobs)
@@ -67,7 +77,8 @@ def rates(args, extra: list[str]) -> None:
     base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.steps), "--presample", "2000",
             "--prior", "masked", *extra]
     grid = [round(r, 2) for r in np.arange(0.1, 1.01, 0.1)]
-    runs = {r: [os.path.join(args.runs, f"rates-{args.loss}-r{r:.1f}-s{seed}") for seed in range(args.seeds)] for r in grid}
+    tag = settings_tag("rates", args, extra)
+    runs = {r: [os.path.join(args.runs, f"{tag}-r{r:.1f}-s{seed}") for seed in range(args.seeds)] for r in grid}
     run_all([(SCRIPT, d, [*base, "--rate", str(r), "--seed", str(seed)]) for r in grid for seed, d in enumerate(runs[r])],
             args.jobs)
     summary, rows = {}, []

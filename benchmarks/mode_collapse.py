@@ -17,9 +17,9 @@ its own paper differ in nothing but the method's idea (see each script).
 The masked prior paper trains its toy nets with WGAN-GP and 5 critic steps; its text says "the
 standard GAN with the alternative loss gave similar results". Five critic updates plus the gradient
 penalty make a generator step ~8x the cost of every other method's, which does not fit 150 runs in
-90 minutes on 2 cores, so the suite's `gan`, `masked` and `weighted` use that standard GAN (one D
-step per G step, the Table-1 networks and learning rates otherwise). The literal WGAN-GP forms are
-the methods `gan-wgan`, `masked-wgan` and `weighted-wgan`.
+90 minutes on 2 cores, so the suite's `gan`, `masked` and `weighted` use that standard GAN with the
+script's preset for it (one D step per G step, the Table-1 networks, Adam 2e-4 for both nets). The
+literal WGAN-GP forms are the methods `gan-wgan`, `masked-wgan` and `weighted-wgan`.
 
 Runs go to benchmarks/runs/mode_collapse/<data>-<method>-<steps>-s<seed>; finished runs are not
 redone, interrupted ones resume from their checkpoint, `--jobs` at a time. Outputs:

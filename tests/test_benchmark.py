@@ -20,12 +20,15 @@ def test_table_runs_every_arm_and_resumes(tmp_path):
     results = json.loads((tmp_path / "res" / "masked_weighted_wgan.json").read_text())["results"]
     assert len(results["weighted"]["emd"]) == 2
     # masked at generation re-evaluates the constant runs: same training, its own sampling
-    masked_gen = json.loads((tmp_path / "runs" / "table-wgan-masked_at_generation-s0" / "final_metrics.json").read_text())
+    (masked_gen_dir,) = (tmp_path / "runs").glob("table-wgan-4-x*-masked_at_generation-s0")
+    masked_gen = json.loads((masked_gen_dir / "final_metrics.json").read_text())
     assert masked_gen["prior"] == "constant" and masked_gen["sample_prior"] == "masked"
     assert (tmp_path / "res" / "masked_weighted_wgan_curves.png").stat().st_size > 0
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert "6 of 6 runs already done" in second.stdout and "2 of 2 runs already done" in second.stdout
     assert (tmp_path / "res" / "masked_weighted_wgan.md").read_text() == table  # same runs, same table
+    other_steps = subprocess.run([*cmd[:4], "3", *cmd[5:]], capture_output=True, text=True, timeout=300)
+    assert "0 of 6 runs already done" in other_steps.stdout  # other settings never reuse a finished run
 
 
 def test_veegan_table_runs_every_method_and_resumes(tmp_path):

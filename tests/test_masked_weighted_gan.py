@@ -35,6 +35,17 @@ def test_smoke_every_prior_writes_the_run_folder(tmp_path, prior, loss):
     assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 6
 
 
+@pytest.mark.parametrize("extra, expected", [
+    (["--loss", "wgan"], dict(n_critic=5, lr=1e-4, lr_d=1e-3, gp_weight=1.0, optimizer="adam")),
+    (["--loss", "gan"], dict(n_critic=1, lr=2e-4, lr_d=2e-4, optimizer="adam")),
+    (["--loss", "wgan", "--lr-d", "1e-4", "--gp-weight", "10"], dict(n_critic=5, lr=1e-4, lr_d=1e-4, gp_weight=10.0)),
+])
+def test_toy_settings_follow_the_loss_and_explicit_flags_win(tmp_path, extra, expected):
+    out, _ = run(tmp_path, "--steps", "1", *extra)
+    stored = json.load(open(os.path.join(out, "args.json")))
+    assert {k: stored[k] for k in expected} == expected
+
+
 def test_masked_sampling_of_a_constant_prior_gan(tmp_path):
     _, final = run(tmp_path, "--prior", "constant", "--sample-prior", "masked")
     assert final["sample_prior"] == "masked"
