@@ -13,14 +13,13 @@ Flags after `--` go to every run of masked_weighted_gan.py (e.g. `-- --lr 1e-3`)
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "masked_weighted_gan.py")
 ARMS = {"constant": ["--prior", "constant"], "masked": ["--prior", "masked"], "weighted": ["--prior", "weighted"]}
@@ -33,8 +32,7 @@ PAPER_EMD = {"constant": 0.3195, "masked": 0.1328, "weighted": 0.0891, "masked a
 def settings_tag(kind: str, args, extra: list[str]) -> str:
     """Run-folder prefix: experiment, loss and steps, plus a hash of any other flags."""
     changed = [*extra, *(["--eval-every", str(args.eval_every)] if kind == "table" and args.eval_every != 250 else [])]
-    suffix = "-x" + hashlib.sha1(" ".join(changed).encode()).hexdigest()[:8] if changed else ""
-    return f"{kind}-{args.loss}-{args.steps}{suffix}"
+    return f"{kind}-{args.loss}-{args.steps}{settings_suffix(changed)}"
 
 
 def table(args, extra: list[str]) -> None:

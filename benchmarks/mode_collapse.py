@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import json
 import os
 import sys
@@ -53,7 +52,7 @@ import time
 
 import numpy as np
 
-from runner import ROOT, common, mean_std, run_all
+from runner import ROOT, common, mean_std, run_all, settings_suffix
 
 sys.path.insert(0, ROOT)
 import data as datasets  # noqa: E402
@@ -135,9 +134,8 @@ def plan(args) -> list[dict]:
         cells = [(os.path.splitext(os.path.basename(args.data))[0], args.data, args.steps)]
     else:
         cells = [(d, d, args.hd_steps if d == "hd" else args.steps) for d in args.datasets]
-    # settings other than the defaults get their own run folders, so that no finished run is reused for them
     changed = [f"--eval-n {args.eval_n}"] * (args.eval_n != 2500) + [f"--emd-n {args.emd_n}"] * (args.emd_n != 2000) + args.extra
-    suffix = "-x" + hashlib.sha1(" ".join(changed).encode()).hexdigest()[:8] if changed else ""
+    suffix = settings_suffix(changed)
     runs = []
     for data, spec, steps in cells:
         for method in args.methods:

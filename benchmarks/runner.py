@@ -4,6 +4,7 @@ checkpoint, and write a Markdown table with the JSON it came from."""
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import subprocess
@@ -37,6 +38,12 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int) -> None:
         failed = sum(code != 0 for code in pool.map(one, todo))
     if failed:
         raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
+
+
+def settings_suffix(changed: list[str]) -> str:
+    """Run-folder suffix for settings other than the defaults ('-x' and a hash of them; '' for none),
+    so that no finished run is ever reused for other settings."""
+    return "-x" + hashlib.sha1(" ".join(changed).encode()).hexdigest()[:8] if changed else ""
 
 
 def load(run_dir: str) -> tuple[dict, list[dict]]:
