@@ -2,21 +2,28 @@
 
     python benchmarks/veegan.py --steps 10000             # 3 data sets x 3 methods x 5 seeds
     python benchmarks/veegan.py --datasets ring --seeds 2 -- --recon-weight 0
+    python benchmarks/veegan.py --datasets ring --steps 100000 --extend 20000   # continue the 20,000 runs
 
 Every method shares the networks, optimiser, batch and step budget (veegan.py's presets). Runs go
-to benchmarks/runs/veegan-<data>-<method>-s<seed>; finished ones are not redone and interrupted ones
-resume, `--jobs` at a time. Results: benchmarks/results/veegan_table.md and .json (per-seed numbers).
-Flags after `--` go to every run of veegan.py.
+to benchmarks/runs/veegan-<data>-<method>-<steps>[-x<hash of the flags after -->]-s<seed>; finished
+ones are not redone and interrupted ones resume, `--jobs` at a time. `--extend N` starts each run
+from the final checkpoint of the same run at N iterations: the checkpoint holds the random streams
+and evaluation draws from its own, so the continuation gives the numbers of a run trained from
+scratch (tests/test_benchmark.py checks this). Flags after `--` go to every run of veegan.py.
+Results: benchmarks/results/veegan_table.md and .json (per-seed numbers), and
+veegan_table_<data>_{modes,hq}.png (modes and HQ % over training, mean +- std over seeds; the
+paper's, dashed).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "veegan.py")
 METHODS = ["veegan", "ali", "gan"]
@@ -36,20 +43,28 @@ def main(argv=None) -> None:
     p.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     p.add_argument("--seeds", type=int, default=5, help="seeds per cell (paper 5)")
     p.add_argument("--steps", type=int, default=10_000, help="iterations per run (the notebook: 100,000)")
+    p.add_argument("--extend", type=int, metavar="N", help="start each run from its finished N-iteration run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the table goes")
     p.add_argument("--name", default="veegan_table", help="file name of the table")
     args = p.parse_args(argv)
     cells = [(d, m) for d in args.datasets for m in args.methods]
-    runs = {cell: [os.path.join(args.runs, f"veegan-{cell[0]}-{cell[1]}-{args.steps}-s{s}") for s in range(args.seeds)]
-            for cell in cells}
+    if args.extend is not None and not 0 < args.extend < args.steps:
+        raise common.UserError(f"--extend {args.extend}: give an iteration count between 0 and --steps {args.steps}")
+    folder = os.path.join(args.runs, "veegan-{}-{}-{}" + settings_suffix(extra) + "-s{}")
+    runs = {cell: [folder.format(*cell, args.steps, s) for s in range(args.seeds)] for cell in cells}
+    if args.extend:
+        for cell, dirs in runs.items():
+            for seed, run_dir in enumerate(dirs):
+                continue_from(folder.format(*cell, args.extend, seed), run_dir)
     flags = ["--steps", str(args.steps), *extra]
     run_all([(SCRIPT, d, ["--dataset", data, "--method", method, "--seed", str(seed), *flags])
              for (data, method), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
-    rows, summary = [], {}
+    rows, summary, curves = [], {}, {}
     for (data, method), dirs in runs.items():
         finals = [load(d)[0] for d in dirs]
+        curves.setdefault(data, {})[method] = [load(d)[1] for d in dirs]
         cell = summary.setdefault(data, {})[method] = {k: [f[k] for f in finals] for k in KEYS}
         paper = PAPER.get((data, method))
         n_modes = {"ring": 8, "grid": 25, "hd": 10}[data]
@@ -63,6 +78,36 @@ def main(argv=None) -> None:
               "paper modes / HQ % | real data HQ % | wall s per run | modes per seed |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     write_outputs(os.path.join(args.results, args.name), header, rows, summary, args)
+    for data, logs in curves.items():
+        for key, what, paper_index in (("modes", "modes captured", 0), ("hq", "high-quality share (%)", 1)):
+            common.line_plot_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"),
+                                 {m: curve(runs_logs, key) for m, runs_logs in logs.items()},
+                                 f"{data}: {what} over training ({args.seeds} seeds)", "iteration", key,
+                                 {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs})
+
+
+def continue_from(shorter: str, run_dir: str) -> None:
+    """Seed a new run folder with the checkpoint, metrics log and arguments of a finished shorter run
+    (skipped when the new run has a checkpoint of its own); the runner then resumes it."""
+    if os.path.isfile(os.path.join(run_dir, "ckpt.pt")):
+        return
+    if not os.path.isfile(os.path.join(shorter, "final_metrics.json")):
+        raise common.UserError(f"--extend: {shorter} is not a finished run; run the shorter table first")
+    os.makedirs(run_dir, exist_ok=True)
+    for name in ("metrics.jsonl", "args.json"):
+        shutil.copyfile(os.path.join(shorter, name), os.path.join(run_dir, name))
+    shutil.copyfile(os.path.join(shorter, "ckpt.pt"), os.path.join(run_dir, "ckpt.pt.tmp"))
+    os.replace(os.path.join(run_dir, "ckpt.pt.tmp"), os.path.join(run_dir, "ckpt.pt"))  # the runner keys on it
+    with open(os.path.join(run_dir, "stdout.log"), "a") as log:
+        log.write(f"(continued from {shorter})\n")
+
+
+def curve(logs: list[list[dict]], key: str) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(steps, mean, std) of `key` over seeds, at the evaluation steps every seed has (runs continued
+    from shorter ones keep their own evaluation spacing)."""
+    steps = sorted(set.intersection(*({row["step"] for row in rows} for rows in logs)))
+    values = np.array([[{row["step"]: row[key] for row in rows}[step] for step in steps] for rows in logs])
+    return steps, values.mean(0), values.std(0)
 
 
 if __name__ == "__main__":

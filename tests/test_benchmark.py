@@ -47,6 +47,28 @@ def test_veegan_table_runs_every_method_and_resumes(tmp_path):
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
 
 
+def test_veegan_table_extended_runs_equal_runs_from_scratch(tmp_path):
+    def table(runs, *flags):
+        cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--datasets", "ring", "--methods",
+               "veegan", "--seeds", "1", "--runs", str(tmp_path / runs), "--results", str(tmp_path / "res"), *flags,
+               "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16", "--eval-every", "2"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]["ring"]["veegan"]
+
+    short = table("runs", "--steps", "3")
+    extended = table("runs", "--steps", "6", "--extend", "3")
+    fresh = table("fresh", "--steps", "6")
+    assert extended["emd"] == fresh["emd"] and extended["hq"] == fresh["hq"] and extended["kl"] == fresh["kl"]
+    assert extended["emd"] != short["emd"]
+    (run_dir,) = (tmp_path / "runs").glob("veegan-ring-veegan-6-x*-s0")
+    steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [2, 3, 4, 6]  # the short run's evaluations, then the continuation's
+    missing = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--steps", "9",
+                              "--extend", "7", "--runs", str(tmp_path / "runs")], capture_output=True, text=True)
+    assert missing.returncode == 2 and "not a finished run" in missing.stderr
+
+
 def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
     cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "mdgan.py"), "--datasets", "mnist", "--variants", "reg",
            "--seeds", "1", "--steps", "3", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
