@@ -48,11 +48,12 @@ Run:
     python veegan.py --dataset stacked-mnist --data-dir ../shared/data/mnist-5k --steps 2000
     python veegan.py --dataset cifar10 --steps 50000   # GPU; IvOM on 100 test images at the end
     python benchmarks/veegan.py --steps 20000          # Table 1: ring, grid, hd x 3 methods x 5 seeds
-Expected numbers (5 seeds, 2,500 samples; README.md "VEEGAN" has the tables, pictures and commands):
-ring at 20,000 iterations: VEEGAN 8.0 modes, HQ 15.4 %; ALI 0.8 modes, 0.3 %; GAN 0.8 modes. Grid
-at 20,000: VEEGAN 22.2 modes, HQ 5.0 %; ALI 1.8; GAN 4.4. Mode coverage matches the paper's Table 1
-(ring 8, grid 24.6); its HQ shares (52.9 %, 40 %) need longer training: one ring seed reaches 45 %
-at 50,000 iterations.
+    python benchmarks/veegan.py --datasets ring --steps 100000 --extend 20000   # the notebook's length
+Expected numbers (5 seeds, 2,500 samples; README.md "VEEGAN" has the tables, pictures and commands).
+At the notebook's 100,000 iterations: ring VEEGAN 8.0 modes, HQ 58.4 % (paper 8 / 52.9 %), ALI 4.8
+modes (paper 2.8), GAN 5.2 (paper 1); grid VEEGAN 24.6 modes, HQ 51.3 % (paper 24.6 / 40 %). At 20,000
+iterations ALI and GAN still hold about one ring mode and VEEGAN's HQ is 15.4 %; the 1200-D set at
+5,000 iterations: VEEGAN 2.0 modes (paper 5.5), no arm ahead.
 """
 from __future__ import annotations
 
