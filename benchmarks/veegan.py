@@ -63,8 +63,8 @@ def main(argv=None) -> None:
              for (data, method), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
     rows, summary, curves = [], {}, {}
     for (data, method), dirs in runs.items():
-        finals = [load(d)[0] for d in dirs]
-        curves.setdefault(data, {})[method] = [load(d)[1] for d in dirs]
+        finals, logs = zip(*(load(d) for d in dirs))
+        curves.setdefault(data, {})[method] = logs
         cell = summary.setdefault(data, {})[method] = {k: [f[k] for f in finals] for k in KEYS}
         paper = PAPER.get((data, method))
         n_modes = {"ring": 8, "grid": 25, "hd": 10}[data]
