@@ -96,8 +96,8 @@ def continue_from(shorter: str, run_dir: str) -> None:
     os.makedirs(run_dir, exist_ok=True)
     for name in ("metrics.jsonl", "args.json"):
         shutil.copyfile(os.path.join(shorter, name), os.path.join(run_dir, name))
-    shutil.copyfile(os.path.join(shorter, "ckpt.pt"), os.path.join(run_dir, "ckpt.pt.tmp"))
-    os.replace(os.path.join(run_dir, "ckpt.pt.tmp"), os.path.join(run_dir, "ckpt.pt"))  # the runner keys on it
+    # last and atomic, since the runner resumes any folder holding ckpt.pt; loading checks it is readable
+    common.save_checkpoint(os.path.join(run_dir, "ckpt.pt"), common.load_checkpoint(os.path.join(shorter, "ckpt.pt")))
     with open(os.path.join(run_dir, "stdout.log"), "a") as log:
         log.write(f"(continued from {shorter})\n")
 
@@ -105,8 +105,9 @@ def continue_from(shorter: str, run_dir: str) -> None:
 def curve(logs: list[list[dict]], key: str) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(steps, mean, std) of `key` over seeds, at the evaluation steps every seed has (runs continued
     from shorter ones keep their own evaluation spacing)."""
-    steps = sorted(set.intersection(*({row["step"] for row in rows} for rows in logs)))
-    values = np.array([[{row["step"]: row[key] for row in rows}[step] for step in steps] for rows in logs])
+    by_step = [{row["step"]: row[key] for row in rows} for rows in logs]
+    steps = sorted(set.intersection(*(set(run) for run in by_step)))
+    values = np.array([[run[step] for step in steps] for run in by_step])
     return steps, values.mean(0), values.std(0)
 
 
