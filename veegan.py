@@ -51,9 +51,10 @@ Run:
     python benchmarks/veegan.py --datasets ring --steps 100000 --extend 20000   # the notebook's length
 Expected numbers (5 seeds, 2,500 samples; README.md "VEEGAN" has the tables, pictures and commands).
 At the notebook's 100,000 iterations: ring VEEGAN 8.0 modes, HQ 58.4 % (paper 8 / 52.9 %), ALI 4.8
-modes (paper 2.8), GAN 5.2 (paper 1); grid VEEGAN 24.6 modes, HQ 51.3 % (paper 24.6 / 40 %). At 20,000
-iterations ALI and GAN still hold about one ring mode and VEEGAN's HQ is 15.4 %; the 1200-D set at
-5,000 iterations: VEEGAN 2.0 modes (paper 5.5), no arm ahead.
+modes (paper 2.8), GAN 5.2 (paper 1); grid VEEGAN 24.6 modes, HQ 51.3 % (paper 24.6 / 40 %), ALI 1.0
+(paper 15.8), GAN 24.8 modes, HQ 84.0 % (paper 3.3 / 0.5 %). At 20,000 iterations ALI and GAN still
+hold about one ring mode and VEEGAN's HQ is 15.4 %. 1200-D at 20,000 iterations: VEEGAN 1.6 modes
+(paper 5.5), ALI 7.0 (paper 3), GAN 5.4 (paper 1.6); VEEGAN continued to 60,000: 3.0 modes.
 """
 from __future__ import annotations
 
