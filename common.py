@@ -8,6 +8,7 @@ flags and a progress line. A method's own idea always stays in its script.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import math
@@ -140,6 +141,8 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to train")
+    g.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for PyTorch (default: all cores); 1 when several runs share a machine")
     g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>)")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
@@ -159,6 +162,10 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
         parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out") and not k.startswith("_")})
         args = parser.parse_args(argv)
         args.out = args.resume
+    if args.threads is not None:
+        if args.threads < 1:
+            raise UserError(f"--threads {args.threads}: need at least 1")
+        torch.set_num_threads(args.threads)
     return args
 
 
@@ -177,8 +184,8 @@ def make_run_dir(args: argparse.Namespace, script: str) -> str:
 
 
 def write_json(path: str, obj) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
-    tmp = path + ".tmp"
+    """Write JSON atomically (a temporary file of this process, then rename)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     with open(tmp, "w") as f:
         json.dump(obj, f, indent=2, default=float)
     os.replace(tmp, path)
@@ -278,7 +285,8 @@ def check_finite(step: int, run_dir: str, **losses: float) -> None:
 
 
 class Progress:
-    """One progress line every `every` steps: step, mean losses, steps/s, ETA.
+    """One progress line every `every` steps: step, mean losses, steps/s, ETA and the share of the
+    wall time spent evaluating (time `evaluating()` blocks).
 
     Losses are summed as detached tensors and read back only when printing, so the training loop
     does not force a host-device sync every step."""
@@ -288,6 +296,17 @@ class Progress:
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.t0, self.s0 = 0, time.time(), start
         self.last: dict[str, float] = {}
+        self.eval_s = self.last_eval_s = 0.0
+
+    @contextlib.contextmanager
+    def evaluating(self):
+        """Time an evaluation: `last_eval_s` for its metrics row, `eval_s` summed for the final one."""
+        t = time.time()
+        try:
+            yield
+        finally:
+            self.last_eval_s = time.time() - t
+            self.eval_s += self.last_eval_s
 
     def update(self, step: int, **losses: torch.Tensor) -> None:
         self.step = step
@@ -298,10 +317,12 @@ class Progress:
         if step % self.every == 0 or step == self.total:
             self.last = {k: float(v) / self.count for k, v in self.sums.items()}
             check_finite(step, self.run_dir, **self.last)
-            rate = (step - self.s0) / max(time.time() - self.t0, 1e-9)
+            elapsed = max(time.time() - self.t0, 1e-9)
+            rate = (step - self.s0) / elapsed
             eta = (self.total - step) / max(rate, 1e-9)
             text = " ".join(f"{k} {v:+.4f}" for k, v in self.last.items())
-            print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)}", flush=True)
+            print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)} | "
+                  f"eval {100 * self.eval_s / elapsed:.0f} %", flush=True)
             self.sums, self.count = {}, 0
 
     def rate(self) -> float:

@@ -452,7 +452,8 @@ def main(argv=None) -> dict:
 
     reference, classifier = None, None
     if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
+                                            os.path.dirname(os.path.abspath(run_dir)))
         args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
     elif ds.labels is not None and ds.shape == (1, 28, 28):
@@ -480,8 +481,10 @@ def main(argv=None) -> dict:
         if step % max(1, args.steps // 100) == 0:
             noise_rows.append([step, opt_d.noise_level()])
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "noise_level": opt_d.noise_level(),
+            with progress.evaluating():
+                result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3),
+                        "noise_level": opt_d.noise_level(),
                         "blur": blur_level(args, step), **result})
             print(common.eval_line({k: v for k, v in result.items() if not isinstance(v, list)}), flush=True)
         if step in snapshots and ds.kind == "points" and ds.shape == (2,):
@@ -493,13 +496,15 @@ def main(argv=None) -> dict:
             common.save_checkpoint(ckpt_path, state)
 
     if start >= args.steps:
-        result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+        with progress.evaluating():
+            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     if ds.kind == "points" and ds.shape == (2,):
         write_level_lines(os.path.join(run_dir, "samples.png"), samples, D, ds, args, args.steps, to_model)
     write_pictures(ds, args, samples, run_dir, [r for r in noise_rows if r[0] > 0])
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 eval_s=round(progress.eval_s, 1),
                  noise=args.noise, final_noise_level=opt_d.noise_level(), dataset=args.dataset, seed=args.seed)
     return common.finish_run(run_dir, final)
 

@@ -339,7 +339,8 @@ def main(argv=None) -> dict:
 
     reference = None  # fixed real samples for the EMD of the first emd_n samples, and its floor
     if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n or args.eval_n, args.seed + 20_000)
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n or args.eval_n, args.seed + 20_000,
+                                            os.path.dirname(os.path.abspath(run_dir)))
         args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
     classifier = None
@@ -369,18 +370,21 @@ def main(argv=None) -> dict:
             common.check_finite(step, run_dir, scores=float("nan"))
         progress.update(step, loss_d=loss_d, loss_g=loss_g)
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), **result})
+            with progress.evaluating():
+                result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed (e.g. with another --sample-prior): evaluate only
-        result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
+        with progress.evaluating():
+            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(G, D, ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 eval_s=round(progress.eval_s, 1),
                  prior=args.prior, sample_prior=args.sample_prior, loss=args.loss, seed=args.seed)
     return common.finish_run(run_dir, final)
 

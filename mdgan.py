@@ -356,7 +356,8 @@ def main(argv=None) -> dict:
 
     reference = None
     if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
+                                            os.path.dirname(os.path.abspath(run_dir)))
         args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
     classifier = None
@@ -377,20 +378,23 @@ def main(argv=None) -> dict:
         real = to_model(ds.sample(args.batch, data_gen)).to(device)
         progress.update(step, **train_step(nets, opts, real, args, z_gen))
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), **result})
+            with progress.evaluating():
+                result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed: evaluate only
-        result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
+        with progress.evaluating():
+            result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(nets, ds, args, samples, run_dir, to_model)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     if ds.kind == "images" and ds.test_images is not None and args.tpd_steps > 0:
         final.update(missing_modes(nets, ds, args, to_model, device))  # with the count over thresholds
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 eval_s=round(progress.eval_s, 1),
                  variant=args.variant, dataset=args.dataset, seed=args.seed)
     return common.finish_run(run_dir, final)
 

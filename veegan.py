@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate for all networks (1e-3 points, 2e-4 images)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, 26,000 stacked MNIST, else 2,000)")
-    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor (exact EMD is O(n^3))")
+    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--ivom-n", type=int, default=None, help="test images for IvOM at the end (100 for cifar10, else 0)")
     g.add_argument("--ivom-steps", type=int, default=200, help="Adam steps on z per IvOM restart")
     g.add_argument("--ivom-restarts", type=int, default=3, help="random starts per test image; the best counts")
@@ -325,7 +325,8 @@ def main(argv=None) -> dict:
 
     reference = None
     if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000)
+        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
+                                            os.path.dirname(os.path.abspath(run_dir)))
         args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
         if ds.centers is not None:
@@ -355,14 +356,16 @@ def main(argv=None) -> dict:
         loss_d, loss_gf, reconstruction = train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen)
         progress.update(step, loss_d=loss_d, loss_g=loss_gf, recon=reconstruction)
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), **result})
+            with progress.evaluating():
+                result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
+            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed: evaluate only
-        result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
+        with progress.evaluating():
+            result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_pictures(ds, args, samples, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
@@ -371,6 +374,7 @@ def main(argv=None) -> dict:
     if ds.kind == "points" and ds.centers is not None:
         final.update(real_hq=args.real_hq, real_hq_calibrated=args.real_hq_calibrated)
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 eval_s=round(progress.eval_s, 1),
                  method=args.method, dataset=args.dataset, seed=args.seed)
     return common.finish_run(run_dir, final)
 

@@ -3,6 +3,8 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 
 import data
 import metrics
@@ -23,6 +25,64 @@ def test_emd_of_translated_cloud_is_the_shift_length():
     shift = np.array([0.3, -0.4, 1.2])
     assert metrics.emd(a, a + shift) == pytest.approx(np.linalg.norm(shift), rel=1e-9)
     assert metrics.emd(a, a) == 0.0
+
+
+def full_assignment_emd(a, b):
+    cost = cdist(a, b)
+    rows, cols = linear_sum_assignment(cost)
+    return cost[rows, cols].mean()
+
+
+def emd_cases():
+    rng = np.random.default_rng(7)
+    angles = rng.integers(0, 8, 700) * np.pi / 4
+    ring = np.c_[np.cos(angles), np.sin(angles)] + 0.01 * rng.normal(size=(700, 2))
+    grid = rng.integers(0, 5, (700, 2)).astype(float)  # many equal distances
+    yield "random", rng.normal(size=(601, 2)), rng.normal(size=(601, 2)) * 2 + 1  # odd n
+    yield "collapsed", np.array([0.3, 0.1]) + 1e-3 * rng.normal(size=(700, 2)), ring
+    yield "one point", np.zeros((700, 2)), ring
+    yield "duplicated", np.repeat(ring[:14], 50, 0), ring
+    yield "tied", grid, rng.integers(0, 5, (700, 2)).astype(float)
+    yield "shared points", np.r_[ring[:350], rng.normal(size=(350, 2))], ring
+    yield "50-D", rng.normal(size=(400, 50)), rng.normal(size=(400, 50)) + 0.3
+
+
+@pytest.mark.parametrize("case", list(emd_cases()), ids=lambda c: c[0])
+def test_emd_equals_the_full_assignment(case):
+    _, a, b = case
+    assert metrics.emd(a, b) == pytest.approx(full_assignment_emd(a, b), abs=1e-9)
+    assert metrics.emd(b, a) == pytest.approx(full_assignment_emd(a, b), abs=1e-9)
+
+
+def test_emd_warm_starts_from_the_half_size_problem(monkeypatch):
+    sizes = []
+    solve = metrics.linear_sum_assignment
+    monkeypatch.setattr(metrics, "linear_sum_assignment", lambda c: sizes.append(len(c)) or solve(c))
+    _, a, b = dict((c[0], c) for c in emd_cases())["collapsed"]
+    assert metrics.emd(a, b) == pytest.approx(full_assignment_emd(a, b), abs=1e-9)
+    assert sizes == [175, 350, 700]  # coarsest first; 175 <= 256 is solved cold
+    sizes.clear()
+    metrics.emd(*dict((c[0], c) for c in emd_cases())["50-D"][1:])
+    assert sizes == [400]  # in 50-D a nearest neighbour is no nearer than any point: no coarsening
+
+
+def test_emd_floor_is_computed_once_per_data_n_and_seed(tmp_path, monkeypatch):
+    ds = data.ring()
+    first = metrics.point_reference(ds, 300, 300, seed=5, cache_dir=str(tmp_path))
+    gen = torch.Generator().manual_seed(5)
+    real, other = ds.sample(300, gen).numpy(), ds.sample(300, gen).numpy()  # as point_reference draws them
+    assert np.array_equal(first.real, real) and first.emd_floor == metrics.emd(real, other)
+    monkeypatch.setattr(metrics, "emd", lambda a, b: pytest.fail("the floor was computed again"))
+    again = metrics.point_reference(ds, 300, 300, seed=5, cache_dir=str(tmp_path))
+    assert again.emd_floor == first.emd_floor and np.array_equal(again.real, first.real)
+    calls = []
+    monkeypatch.setattr(metrics, "emd", lambda a, b: calls.append(len(a)) or 0.5)
+    metrics.point_reference(ds, 300, 200, seed=5, cache_dir=str(tmp_path))  # another n
+    metrics.point_reference(ds, 300, 300, seed=6, cache_dir=str(tmp_path))  # another seed
+    metrics.point_reference(data.grid(), 300, 300, seed=5, cache_dir=str(tmp_path))  # other data
+    assert calls == [200, 300, 300]
+    (tmp_path / "emd_floors.json").write_text("{not json")  # a damaged cache is recomputed, not trusted
+    assert metrics.point_reference(ds, 300, 300, seed=5, cache_dir=str(tmp_path)).emd_floor == 0.5
 
 
 def test_emd_rejects_unequal_sizes():

@@ -99,3 +99,11 @@ def test_speed_ratio_of_a_method_to_its_plain_gan(tmp_path, monkeypatch):
     assert abs(results[0]["steps_per_s"] - 100) < 1e-6 and abs(results[1]["steps_per_s"] - 40) < 1e-6
     assert results[0]["cost"] == 1.0 and abs(results[1]["cost"] - 2.5) < 1e-9
     assert "| ring | pgan.py | pgan | 40.0 | 2.50 |" in (tmp_path / "speed.md").read_text()
+
+
+def test_emd_benchmark_times_both_solvers_on_every_case(tmp_path):
+    speed.main(["--emd", "--emd-n", "300", "--results", str(tmp_path)])
+    results = json.loads((tmp_path / "speed_emd.json").read_text())["results"]
+    assert [r["case"].split(" ")[0] for r in results] == ["spread", "arc", "collapsed", "duplicates", "1200-D"]
+    assert all(abs(r["old"] - r["new"]) <= 1e-9 * max(1.0, r["old"]) and r["new_s"] > 0 for r in results)
+    assert "| collapsed (one spot, sd 1e-3) |" in (tmp_path / "speed_emd.md").read_text()
