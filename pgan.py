@@ -3,25 +3,27 @@
 Eghbal-zadeh & Widmer, "Probabilistic Generative Adversarial Networks", 2017 (arXiv 1708.01886).
 The discriminator is an encoder h(x) to a small bottleneck plus a GMM with diagonal covariances
 that is fitted to the embeddings of the *real* samples only. The GMM likelihood L(h) of an
-embedding is the discriminator's "probability of being real", and both players minimise least
-squares losses on it (LSGAN's 0/1 coding). Every discriminator minibatch is one round of the
-paper's EM view: fit the GMM to the current real embeddings (E), then update the encoder with the
-fitted parameters held constant (M).
+embedding is "interpreted as the probability of being an embedding of a real image", and both
+players minimise least squares losses on it ("a least squares form similar to LSGAN"). Every
+discriminator minibatch is one round of the paper's EM view: fit the GMM to the current real
+embeddings (E), then update the encoder with the fitted parameters held constant (M).
 
 The paper's equations 1-7 are blank in every available copy and no code was published; this is
-the only form consistent with its text ([V] read in the paper, [R] reconstruction, [I] ours):
+our reconstruction from its text ([V] read in the paper, [R] reconstruction, [I] ours):
 
     (5) L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]                          [R]
     (6) L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]                                              [R]
     (7) L(h) = sum_k pi_k N(h; mu_k, Sigma_k),  Sigma_k diagonal                         [V]
 
 Choices and deviations:
-* L is peak-normalised into (0, 1]: divided by the mixture's maximum density, so that the targets
-  1 and 0 are the ends of its range, as the paper's likelihood curves are [I]. For one Gaussian this
-  is L(h) = exp(-1/2 sum_d (h_d - mu_d)^2 / sigma_d^2); for K > 1 the maximum is found by the
-  Gaussian-mixture mean-shift fixed point from every component mean. `--raw-density` uses the
-  density itself (it can exceed 1; the encoder controls the scale). In float32 L underflows to 0
-  beyond ~13 sigma, where the paper's "on/off" gradient is indeed off.
+* L is eq. 7's density itself, as the text describes it (a K-component GMM in pi, mu, Sigma,
+  nothing about rescaling it) [V]. It can exceed 1; (L(real) - 1)^2 then keeps the real
+  embeddings' spread near 0.28 per unit, which holds the fakes within reach of the Gaussian's
+  tails. `--peak-normalised` (a reading of ours) divides L by its peak so that it lies in (0, 1];
+  it does not train: L then depends on (h - mu) / sigma alone, D squeezes the real embeddings to
+  the variance floor at no cost, after one D step the fakes sit ~200 sigma out and every gradient
+  G receives is 0. For K > 1 the peak is the Gaussian-mixture mean-shift fixed point from every
+  component mean.
 * The GMM is fitted under no_grad (its parameters are buffers, constants in both losses): K = 1
   in closed form, K > 1 by `--em-iters` EM iterations in log space warm-started from the previous
   batch; variances floored at `--var-floor`. The generator step refits it on the real embeddings of
@@ -30,47 +32,55 @@ Choices and deviations:
   separately, a real batch and a fake batch would each be standardised to the same statistics and
   the Gaussian fitted to the real ones could no longer tell them apart. We keep the BN and pass
   real and fake samples through the encoder as one concatenated batch, in both steps [I].
-* `--generator-loss log` (ours, off by default) replaces eq. 6 by -log L(h(G(z))), which for one
-  Gaussian is half the squared Mahalanobis distance of h(G(z)) to the real mean: a generator loss
-  whose gradient does not vanish where L underflows, to test whether that is what stops PGAN.
+* Layer order. The tables write "Dense Layer (1024, LReLu) + BN" in Lasagne's notation, where
+  batch_norm(layer) moves the layer's nonlinearity behind the BN it inserts: layer -> BN -> LReLU
+  [V] (`--layer-order act-bn` for LReLU -> BN).
+* LReLU slope 0.6 on images [I] (0.2 on points, as the authors' follow-up toy). The MNIST tables
+  name no slope (the 32x32 ones say 0.2, Lasagne's default is 0.01), and it decides whether PGAN
+  trains: the bottleneck's LReLU follows its BN, and when the fakes land on its negative side they
+  are squeezed into a spike about 5 real sigmas out, where L(fake) ~ 1e-6 and G's gradient
+  vanishes for good. Of the slopes run for 10 epochs on mnist-5k (0.2, 0.3, 0.4, 0.6; README),
+  0.6 trains in the most seeds.
+* `--generator-loss log` (ours, off by default) replaces eq. 6 by -log L(h(G(z))), for one
+  Gaussian half the squared Mahalanobis distance of h(G(z)) to the real mean plus log sigma.
 * `--loss lsgan` is the LSGAN baseline with the same encoder and a linear unit on the bottleneck:
   the same losses with D(x) in place of L(h(x)). LSGAN scores are unbounded, so there are no logits.
-* Networks [V appendix A.1; kernel sizes are blank, 4x4 with stride 2 is ours]: MNIST G: z (100,
-  N(0, I) [I]) -> dense 1024 -> dense 128*7*7 -> deconv 64 -> deconv 1 (each LReLU 0.2 then BN)
-  -> sigmoid; encoder: conv 64 -> conv 128 (stride 2) -> dense 1024 -> dense bottleneck, each LReLU
-  then BN. 32x32 RGB: the appendix's DCGAN pair (transposed convs 256/128/64/3, convs 64/128/256/1,
-  N(0, 0.02) init) with the same dense 1024 -> bottleneck. Adam lr 1e-4 [V], beta1 0.5, batch 64
-  [I]. The appendix also puts BN on G's output, before the sigmoid; we leave it out, as DCGAN does
-  (`--output-bn` for the literal form): with it the pre-sigmoid is standardised over the batch, the
-  first samples are mid-grey noise and at lr 1e-4 G needs its BN bias to move by several units
-  before a black background appears (LSGAN after 5 epochs of mnist-5k: noise in 5 classes with it,
-  digit-like blobs in all 10 without). Points [I, as the authors' follow-up toy]: G and encoder two
-  hidden layers of 128 (ReLU / LReLU 0.2), z ~ N(0, I_2), Adam 1e-3, beta1 0.5, batch 500, no BN.
+* Networks [V appendix A.1; kernel sizes are blank, 4x4 with stride 2 is ours]: MNIST G: z ->
+  dense 1024 -> dense 128*7*7 -> deconv 64 -> deconv 1 (each with BN and LReLU) -> sigmoid;
+  encoder: conv 64 -> conv 128 (stride 2) -> dense 1024 -> dense bottleneck, each with BN and
+  LReLU. 32x32 RGB: the appendix's DCGAN pair (transposed convs 256/128/64/3, convs 64/128/256/1,
+  N(0, 0.02) init [V]) with the same dense 1024 -> bottleneck. z ~ N(0, I) [V: "a random variable
+  from a Gaussian random distribution"], 100-dimensional [I]. Adam lr 1e-4 [V], beta1 0.5 [I]
+  (`--beta1 0.9`, Lasagne's default, trains in fewer seeds), batch 64 [I], PyTorch's default
+  initialisation elsewhere [I] (`--init glorot` for Lasagne's). The appendix also puts BN on G's
+  output, before the sigmoid; we leave it out, as DCGAN does (`--output-bn` for the literal form):
+  with it the first samples are mid-grey noise and at lr 1e-4 LSGAN still draws noise in 5 classes
+  after 5 epochs of mnist-5k, digit-like blobs in all 10 without. Points [I, as the authors'
+  follow-up toy]: G and encoder two hidden layers of 128 (ReLU / LReLU), z ~ N(0, I_2), Adam 1e-3,
+  beta1 0.5, batch 500, no BN (`--encoder-bn` gives the encoder the appendix's BN rows).
 * The 2-D toy of section 4.2 (`--dataset star`): five Gaussians with mean 0 and standard deviations
   1 and 0.1 along axes rotated by pi*k/5 (the paper gives no numbers); judged by the EMD.
-* An epoch is one pass over the training images (`--epoch-steps` for mixtures, default 100 steps);
+* An epoch is one pass over the training images (`--epoch-steps` for mixtures, default 300 steps);
   every statistic the paper plots per epoch (likelihoods, gradient mean / variance / norm,
-  bottleneck histograms) is logged at each epoch. `--freeze-generator` keeps G at its
-  initialisation (Fig. 2 right, Fig. 6); `--freeze-epochs K` frees it after K epochs (Fig. 5).
-  G's gradient is computed and logged while frozen, only not applied.
+  bottleneck histograms) is logged at each epoch. `--freeze-generator` keeps G exactly at its
+  initialisation, BN running statistics included (Fig. 2 right, Fig. 6); `--freeze-epochs K` frees
+  it after K epochs (Fig. 5). G's gradient is computed and logged while frozen, only not applied.
+  `--d-steps` / `--g-steps` set the updates of each per iteration (1 and 1 [I]).
 
 Run:
-    python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 2 min CPU)
+    python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 1 min CPU)
     python pgan.py --loss lsgan             # the LSGAN baseline, same networks
     python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620   # Fig. 2, 10 epochs
     python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620 --freeze-generator
+    python benchmarks/pgan.py readings -- --data-dir ../shared/data/mnist-5k   # the readings, 5 seeds each
     python benchmarks/pgan.py table         # ring and grid, PGAN vs LSGAN, 5 seeds (README)
     python benchmarks/pgan.py toy | curves | gradients | probe   # Fig. 4, 2, 5, 6 for both losses
-Expected numbers (README.md "Probabilistic GAN" has the tables, pictures and commands): with the
-reconstructed losses PGAN does not train. On mnist-5k the real likelihood rises to 0.95-0.98 but
-the generated one is exactly 0 from the first epoch, so G's gradient is exactly 0 and a trained G
-equals a frozen one; LSGAN of the same networks reaches all 10 classes. On the 2-D star, ring and
-grid G puts every sample at the centre of the data, where L(h(G(z))) ~ 1 (star EMD 0.81 against a
-floor of 0.11; LSGAN 0.69).
+Headline (README.md "Probabilistic GAN" has the tables, pictures and commands): HEADLINE
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import time
@@ -83,11 +93,10 @@ import common
 import data as datasets
 import metrics
 
-PRESETS = {  # (z_dim, batch, lr)
-    "points": dict(z_dim=2, batch=500, lr=1e-3),  # the authors' follow-up toy [I]
-    "images": dict(z_dim=100, batch=64, lr=1e-4),  # lr 1e-4 [V]; z and batch [I]
+PRESETS = {
+    "points": dict(z_dim=2, batch=500, lr=1e-3, lrelu_slope=0.2),  # the authors' follow-up toy [I]
+    "images": dict(z_dim=100, batch=64, lr=1e-4, lrelu_slope=0.6),  # lr 1e-4 [V]; the rest [I]
 }
-BETA1 = 0.5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,12 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--var-floor", type=float, default=1e-4, help="lower bound of every fitted variance")
     g.add_argument("--generator-loss", default="ls", choices=["ls", "log"],
                    help="PGAN's G loss: eq. 6 (ls) or -log L(h(G(z))) (log, ours)")
-    g.add_argument("--raw-density", action="store_true", help="L = the GMM density itself, not peak-normalised")
+    g.add_argument("--peak-normalised", action="store_true",
+                   help="L = density / its peak, in (0, 1] (a reading of ours; it does not train)")
+    g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"],
+                   help="'Layer (LReLu) + BN': Lasagne's batch_norm, BN then LReLU (bn-act), or LReLU then BN")
+    g.add_argument("--lrelu-slope", type=float, default=None,
+                   help="negative slope of every LReLU (0.2 points; images 0.6, the MNIST table gives none)")
+    g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"],
+                   help="weights: PyTorch's default, Glorot uniform with zero biases (Lasagne's), or N(0, 0.02)")
+    g.add_argument("--d-steps", type=int, default=1, help="discriminator steps (EM rounds) per iteration")
+    g.add_argument("--g-steps", type=int, default=1, help="generator steps per iteration")
     g = p.add_argument_group("training")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3 points, paper 1e-4 images)")
+    g.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1 for both networks (Lasagne's default 0.9)")
+    g.add_argument("--encoder-bn", action="store_true",
+                   help="points: the appendix's encoder rows 'Dense (LReLu) + BN', the bottleneck's included")
     g.add_argument("--output-bn", action="store_true", help="the appendix's BN before G's sigmoid (literal form)")
-    g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (images: one pass; points: 100)")
+    g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch, one evaluation each (images: one pass; points: 300)")
     g.add_argument("--freeze-generator", action="store_true", help="never update G (paper Fig. 2 right, Fig. 6)")
     g.add_argument("--freeze-epochs", type=int, default=0, help="update G only after this many epochs (Fig. 5: 10)")
     g = p.add_argument_group("evaluation")
@@ -119,8 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- networks
 
-def lrelu() -> nn.Module:
-    return nn.LeakyReLU(0.2)
+def row(layer: nn.Module, width: int, args, norm=nn.BatchNorm1d) -> list[nn.Module]:
+    """One row "Layer (..., LReLu) + BN" of the appendix's tables. In Lasagne, whose notation the
+    tables use, batch_norm(layer) moves the layer's nonlinearity behind the BN it inserts: layer ->
+    BN -> LReLU (`--layer-order bn-act`); `act-bn` is LReLU -> BN."""
+    act = nn.LeakyReLU(args.lrelu_slope)
+    return [layer, norm(width), act] if args.layer_order == "bn-act" else [layer, act, norm(width)]
 
 
 def output_layers(c: int, output_bn: bool) -> list[nn.Module]:
@@ -128,36 +153,49 @@ def output_layers(c: int, output_bn: bool) -> list[nn.Module]:
     return [nn.BatchNorm2d(c), nn.Sigmoid()] if output_bn else [nn.Sigmoid()]
 
 
-def mnist_networks(z: int, c: int, bottleneck: int, output_bn: bool = False) -> tuple[nn.Module, nn.Module]:
+def mnist_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
     """Appendix A.1, MNIST: dense + deconv generator with a sigmoid output; conv encoder."""
+    bn2 = nn.BatchNorm2d
     generator = nn.Sequential(
-        nn.Linear(z, 1024), lrelu(), nn.BatchNorm1d(1024), nn.Linear(1024, 128 * 7 * 7), lrelu(), nn.BatchNorm1d(6272),
-        nn.Unflatten(1, (128, 7, 7)), nn.ConvTranspose2d(128, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, output_bn))
+        *row(nn.Linear(z, 1024), 1024, args), *row(nn.Linear(1024, 128 * 7 * 7), 6272, args),
+        nn.Unflatten(1, (128, 7, 7)), *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, args.output_bn))
     encoder = nn.Sequential(
-        nn.Conv2d(c, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64), nn.Conv2d(64, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1024), lrelu(), nn.BatchNorm1d(1024),
-        nn.Linear(1024, bottleneck), lrelu(), nn.BatchNorm1d(bottleneck))
+        *row(nn.Conv2d(c, 64, 4, 2, 1), 64, args, bn2), *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
+        nn.Flatten(), *row(nn.Linear(128 * 7 * 7, 1024), 1024, args),
+        *row(nn.Linear(1024, args.bottleneck), args.bottleneck, args))
     return generator, encoder
 
 
-def dcgan32_networks(z: int, c: int, bottleneck: int, output_bn: bool = False) -> tuple[nn.Module, nn.Module]:
-    """Appendix A.1, 32x32 colour images: DCGAN-style pair ending in the same dense 1024 -> bottleneck."""
+def dcgan32_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
+    """Appendix A.1, 32x32 colour images: DCGAN-style pair ending in the same dense 1024 -> bottleneck;
+    its convolutions have the table's N(0, 0.02) weights whatever `--init` says."""
+    bn2, act = nn.BatchNorm2d, nn.LeakyReLU(args.lrelu_slope)
     generator = nn.Sequential(
-        nn.Unflatten(1, (z, 1, 1)), nn.ConvTranspose2d(z, 256, 4, 1, 0), lrelu(), nn.BatchNorm2d(256),
-        nn.ConvTranspose2d(256, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
-        nn.ConvTranspose2d(128, 64, 4, 2, 1), lrelu(), nn.BatchNorm2d(64),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, output_bn))
+        nn.Unflatten(1, (z, 1, 1)), *row(nn.ConvTranspose2d(z, 256, 4, 1, 0), 256, args, bn2),
+        *row(nn.ConvTranspose2d(256, 128, 4, 2, 1), 128, args, bn2),
+        *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, args.output_bn))
     encoder = nn.Sequential(
-        nn.Conv2d(c, 64, 4, 2, 1), lrelu(), nn.Conv2d(64, 128, 4, 2, 1), lrelu(), nn.BatchNorm2d(128),
-        nn.Conv2d(128, 256, 4, 2, 1), lrelu(), nn.BatchNorm2d(256), nn.Conv2d(256, 1, 4, 2, 1), lrelu(),
-        nn.Flatten(), nn.Linear(4, 1024), lrelu(), nn.BatchNorm1d(1024),
-        nn.Linear(1024, bottleneck), lrelu(), nn.BatchNorm1d(bottleneck))
-    for net in (generator, encoder):
-        for m in net.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
+        nn.Conv2d(c, 64, 4, 2, 1), act, *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
+        *row(nn.Conv2d(128, 256, 4, 2, 1), 256, args, bn2), nn.Conv2d(256, 1, 4, 2, 1), act,
+        nn.Flatten(), *row(nn.Linear(4, 1024), 1024, args), *row(nn.Linear(1024, args.bottleneck), args.bottleneck, args))
     return generator, encoder
+
+
+def initialise(net: nn.Module, scheme: str, fixed: tuple = ()) -> None:
+    """`--init`: PyTorch's default (torch), Lasagne's default Glorot-uniform weights with zero biases
+    (glorot), or N(0, 0.02) weights with zero biases (normal); layer types in `fixed` get N(0, 0.02)."""
+    for m in net.modules():
+        if not isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            continue
+        if isinstance(m, fixed) or scheme == "normal":
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif scheme == "glorot":
+            nn.init.xavier_uniform_(m.weight)
+        else:
+            continue
+        nn.init.zeros_(m.bias)
 
 
 class DiagonalGMM(nn.Module):
@@ -216,27 +254,34 @@ class DiagonalGMM(nn.Module):
             h = (r * self.means).sum(1) / r.sum(1)
         return torch.maximum(self.log_density(h).max(), self.log_density(self.means).max())
 
-    def log_likelihood(self, h: torch.Tensor, raw: bool = False) -> torch.Tensor:
-        """log L(h): the log density minus its peak, <= 0 (`raw`: the log density itself)."""
+    def log_likelihood(self, h: torch.Tensor, peak_normalised: bool = False) -> torch.Tensor:
+        """log L(h): eq. 7's log density, or (`peak_normalised`) that minus the log of its peak. Not
+        clamped at 0: where the peak search falls short L exceeds 1 a little, and keeps its gradient."""
         log_p = self.log_density(h)
-        return log_p if raw else (log_p - self.log_peak()).clamp(max=0.0)
+        return log_p - self.log_peak() if peak_normalised else log_p
 
-    def likelihood(self, h: torch.Tensor, raw: bool = False) -> torch.Tensor:
-        """L(h): the density divided by its peak, in (0, 1] (`raw`: the density itself)."""
-        return self.log_likelihood(h, raw).exp()
+    def likelihood(self, h: torch.Tensor, peak_normalised: bool = False) -> torch.Tensor:
+        """L(h): eq. 7's density (`peak_normalised`: divided by its peak, in (0, 1])."""
+        return self.log_likelihood(h, peak_normalised).exp()
 
 
 def build_networks(ds: datasets.Dataset, args) -> dict:
     """G and the encoder, then the GMM (pgan) or the LSGAN unit on the bottleneck."""
+    fixed = ()
     if ds.kind == "points":
         x = ds.shape[0]
-        nets = {"G": common.mlp([args.z_dim, 128, 128, x]), "encoder": common.mlp([x, 128, 128, args.bottleneck], lrelu)}
+        encoder = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
+                                 *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
+                   else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
+        nets = {"G": common.mlp([args.z_dim, 128, 128, x]), "encoder": encoder}
     elif ds.shape[1:] == (28, 28):
-        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args.bottleneck, args.output_bn)))
+        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args)))
     elif ds.shape[1:] == (32, 32):
-        nets = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args.bottleneck, args.output_bn)))
+        nets, fixed = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args))), (nn.Conv2d, nn.ConvTranspose2d)
     else:
         raise common.UserError(f"pgan.py has the paper's networks for 28x28 and 32x32 images, not {ds.shape}")
+    for net in nets.values():
+        initialise(net, args.init, fixed)
     if args.loss == "pgan":
         nets["gmm"] = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters)
     else:
@@ -272,12 +317,12 @@ def embed_pair(encoder: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tu
 
 
 
-def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, raw: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, peak_normalised: bool = False):
     """PGAN: fit the GMM to h_real (E step), then L(h) of both with the fitted parameters as
     constants. LSGAN: the linear unit D(x) on the bottleneck."""
     if "gmm" in nets:
         nets["gmm"].fit(h_real)
-        return nets["gmm"].likelihood(h_real, raw), nets["gmm"].likelihood(h_fake, raw)
+        return nets["gmm"].likelihood(h_real, peak_normalised), nets["gmm"].likelihood(h_fake, peak_normalised)
     return nets["head"](h_real).squeeze(1), nets["head"](h_fake).squeeze(1)
 
 
@@ -292,28 +337,51 @@ def gradient_stats(params) -> torch.Tensor:
     return torch.stack([g.mean(), g.var(), g.norm()])
 
 
+@contextlib.contextmanager
+def buffers_kept(module: nn.Module):
+    """Run `module` in train mode (batch statistics) but put its BN running statistics back after: a
+    frozen G stays exactly at its initialisation, as in Lasagne, where the running averages are
+    updated only by G's own training function. The saved copies replace the buffers (not copied into
+    them), so the graph of this forward pass keeps the tensors it saw."""
+    saved = [(m, name, b.clone()) for m in module.modules() for name, b in m._buffers.items() if b is not None]
+    try:
+        yield
+    finally:
+        for m, name, b in saved:
+            m._buffers[name] = b
+
+
 def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Generator, update_generator: bool) -> dict:
-    """One discriminator step (E: fit the GMM; M: update the encoder) and one generator step on the
-    same z. A frozen generator still gets its gradient computed (for the statistics), not applied."""
+    """`--d-steps` discriminator steps (E: fit the GMM; M: update the encoder), each on its own slice
+    of `real`, then `--g-steps` generator steps, the first on the last D step's samples. A frozen generator
+    gets one gradient computed (for the statistics), not applied."""
     G, encoder = nets["G"], nets["encoder"]
-    fake = G(torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device))
-    score_real, score_fake = scores(nets, *embed_pair(encoder, real, fake.detach()), args.raw_density)
-    loss_d = discriminator_loss(score_real, score_fake)
-    opts["D"].zero_grad(set_to_none=True)
-    loss_d.backward()
-    grad_d = gradient_stats(discriminator_parameters(nets))
-    opts["D"].step()
-    h_real, h_fake = embed_pair(encoder, real, fake)
-    if args.generator_loss == "log":
-        nets["gmm"].fit(h_real)
-        loss_g = generator_log_loss(nets["gmm"].log_likelihood(h_fake, args.raw_density))
-    else:
-        loss_g = generator_loss(scores(nets, h_real, h_fake, args.raw_density)[1])  # GMM refit on the new encoder
-    opts["G"].zero_grad(set_to_none=True)
-    loss_g.backward()
-    grad_g = gradient_stats(G.parameters())
-    if update_generator:
-        opts["G"].step()
+    gen_forward = contextlib.nullcontext if update_generator else lambda: buffers_kept(G)
+
+    def generate(n: int) -> torch.Tensor:
+        with gen_forward():
+            return G(torch.randn(n, args.z_dim, generator=z_gen, device=real.device))
+
+    for real_batch in real.split(args.batch):
+        fake = generate(len(real_batch))
+        score_real, score_fake = scores(nets, *embed_pair(encoder, real_batch, fake.detach()), args.peak_normalised)
+        loss_d = discriminator_loss(score_real, score_fake)
+        opts["D"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        grad_d = gradient_stats(discriminator_parameters(nets))
+        opts["D"].step()
+    for i in range(args.g_steps if update_generator else 1):
+        h_real, h_fake = embed_pair(encoder, real_batch, fake if i == 0 else generate(len(real_batch)))
+        if args.generator_loss == "log":
+            nets["gmm"].fit(h_real)
+            loss_g = generator_log_loss(nets["gmm"].log_likelihood(h_fake, args.peak_normalised))
+        else:
+            loss_g = generator_loss(scores(nets, h_real, h_fake, args.peak_normalised)[1])  # GMM refit on the new encoder
+        opts["G"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        grad_g = gradient_stats(G.parameters())
+        if update_generator:
+            opts["G"].step()
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "score_real": score_real.detach().mean(),
             "score_fake": score_fake.detach().mean(), **dict(zip(("grad_d_mean", "grad_d_var", "grad_d_norm"), grad_d)),
             **dict(zip(("grad_g_mean", "grad_g_var", "grad_g_norm"), grad_g))}
@@ -342,7 +410,7 @@ def discriminator_view(nets: dict, real: torch.Tensor, points: list[torch.Tensor
         gmm = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters).to(real.device)
         gmm.load_state_dict(nets["gmm"].state_dict())
         gmm.fit(h_real)
-        score = lambda h: gmm.likelihood(h, args.raw_density)  # noqa: E731
+        score = lambda h: gmm.likelihood(h, args.peak_normalised)  # noqa: E731
     else:
         score = lambda h: nets["head"](h).squeeze(1)  # noqa: E731
     out = [h_real, score(h_real)]
@@ -473,11 +541,12 @@ def main(argv=None) -> dict:
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
-    args.epoch_steps = args.epoch_steps or (100 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
+    args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
     if (args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.bottleneck < 1
-            or args.components < 1 or args.epoch_steps < 1 or args.freeze_epochs < 0 or args.var_floor <= 0):
-        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim, --bottleneck, --components, --epoch-steps "
-                               ">= 1, --eval-n >= 2, --freeze-epochs >= 0 and --var-floor > 0")
+            or args.components < 1 or args.epoch_steps < 1 or args.freeze_epochs < 0 or args.var_floor <= 0
+            or args.d_steps < 1 or args.g_steps < 1):
+        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim, --bottleneck, --components, --epoch-steps, "
+                               "--d-steps, --g-steps >= 1, --eval-n >= 2, --freeze-epochs >= 0 and --var-floor > 0")
     args.eval_every = args.eval_every or args.epoch_steps
     args.ckpt_every = args.ckpt_every or args.eval_every * max(1, args.steps // 10 // args.eval_every)  # at epoch ends
     device = common.get_device(args.device)
@@ -496,13 +565,13 @@ def main(argv=None) -> dict:
     os.makedirs(os.path.join(run_dir, "snapshots"), exist_ok=True)
 
     nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
-    opts = {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(BETA1, 0.999)),
-            "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(BETA1, 0.999))}
+    opts = {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
+            "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
     data_gen = torch.Generator().manual_seed(args.seed)
     z_gen = torch.Generator(device).manual_seed(args.seed + 1)
 
-    reference = (metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000) if ds.kind == "points"
-                 else None)
+    reference = (metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
+                                         os.path.dirname(os.path.abspath(run_dir))) if ds.kind == "points" else None)
     if reference is not None:
         args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
         print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
@@ -524,7 +593,7 @@ def main(argv=None) -> dict:
     training = {}  # per-epoch sums of the training statistics
     t0 = time.time()
     for step in range(start + 1, args.steps + 1):
-        real = to_model(ds.sample(args.batch, data_gen)).to(device)
+        real = to_model(ds.sample(args.batch * args.d_steps, data_gen)).to(device)
         update_generator = not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
         stats = train_step(nets, opts, real, args, z_gen, update_generator)
         progress.update(step, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
@@ -532,10 +601,12 @@ def main(argv=None) -> dict:
             training[k] = training.get(k, 0) + v
         training["n"] = training.get("n", 0) + 1
         if step % args.eval_every == 0 or step == args.steps:
-            result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
+            with progress.evaluating():
+                result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
             epoch_means = {f"train_{k}" if k.startswith("score") else k: float(v) / training["n"]
                            for k, v in training.items() if k != "n"}
             log.append({"step": step, "epoch": round(step / args.epoch_steps, 3), "time": round(time.time() - t0, 2),
+                        "eval_s": round(progress.last_eval_s, 3),
                         "generator_updated": update_generator, **epoch_means, **result})
             write_snapshot(os.path.join(run_dir, "snapshots", f"step-{step:07d}.png"), samples, ds, args, step)
             print(common.eval_line({k: v for k, v in result.items() if k != "class_kl"}), flush=True)
@@ -544,7 +615,8 @@ def main(argv=None) -> dict:
             common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
 
     if start >= args.steps:  # a finished run resumed: evaluate only
-        result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
+        with progress.evaluating():
+            result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
     np.save(os.path.join(run_dir, "samples.npy"), samples)
     write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
     if ds.kind == "points" and ds.shape == (2,):
@@ -552,6 +624,7 @@ def main(argv=None) -> dict:
     write_pictures(ds, args, run_dir)
     final = {k: v for k, v in result.items() if not isinstance(v, list)}
     final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
+                 eval_s=round(progress.eval_s, 1),
                  loss=args.loss, dataset=args.dataset, seed=args.seed)
     return common.finish_run(run_dir, final)
 

@@ -24,7 +24,43 @@ from runner import ROOT, common, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "pgan.py")
 LOSSES = ["pgan", "lsgan"]
-DEFAULT_STEPS = {"table": 5000, "toy": 5000, "curves": 620, "gradients": 744, "probe": 310}
+DEFAULT_STEPS = {"table": 5000, "toy": 5000, "curves": 620, "gradients": 744, "probe": 310, "readings": 620}
+# Readings of what the paper leaves open, for `readings`: name -> pgan.py flags (beside the defaults).
+READINGS = {  # MNIST; the default's LReLU slope is 0.6
+    "default": [],
+    "slope-0.01": ["--lrelu-slope", "0.01"],  # Lasagne's leaky_rectify
+    "slope-0.2": ["--lrelu-slope", "0.2"],  # the 32x32 table's, and DCGAN's
+    "slope-0.3": ["--lrelu-slope", "0.3"],
+    "slope-0.4": ["--lrelu-slope", "0.4"],
+    "lasagne": ["--lrelu-slope", "0.01", "--init", "glorot"],  # Lasagne's defaults
+    "s0.2-act-bn": ["--lrelu-slope", "0.2", "--layer-order", "act-bn"],
+    "s0.2-glorot": ["--lrelu-slope", "0.2", "--init", "glorot"],
+    "s0.2-normal": ["--lrelu-slope", "0.2", "--init", "normal"],
+    "s0.2-g-steps-2": ["--lrelu-slope", "0.2", "--g-steps", "2"],
+    "s0.2-beta1-0.9": ["--lrelu-slope", "0.2", "--beta1", "0.9"],
+    "s0.2-batch-32": ["--lrelu-slope", "0.2", "--batch", "32"],
+    "s0.2-batch-128": ["--lrelu-slope", "0.2", "--batch", "128"],
+    "s0.4-act-bn": ["--lrelu-slope", "0.4", "--layer-order", "act-bn"],
+    "s0.4-g-steps-2": ["--lrelu-slope", "0.4", "--g-steps", "2"],
+    "s0.4-peak": ["--lrelu-slope", "0.4", "--peak-normalised"],
+    "s0.4-peak-act-bn": ["--lrelu-slope", "0.4", "--peak-normalised", "--layer-order", "act-bn"],
+    "act-bn": ["--layer-order", "act-bn"],
+    "peak": ["--peak-normalised"],
+    "peak-act-bn": ["--peak-normalised", "--layer-order", "act-bn"],
+}
+
+
+def trains(epochs: dict) -> dict:
+    """Does a PGAN run train: G's gradient > 0 in every epoch, the generated likelihood of the last
+    epoch above the first's (the training pass's, the game's own, as the paper plots it per epoch;
+    the evaluation's, with both networks in eval mode, is shown beside it), and >= 9 of 10 classes
+    in the final samples."""
+    grad, fake = epochs["grad_g_norm"], epochs["train_score_fake"]
+    return {"grad_positive": min(grad) > 0, "likelihood_rises": fake[-1] > fake[0],
+            "classes_9": (epochs.get("classes_hit") or [0])[-1] >= 9}
+
+
+EPOCH_KEYS = ("score_fake", "train_score_fake", "grad_g_norm", "classes_hit")
 
 
 def per_epoch(rows: list[dict], keys) -> dict:
@@ -42,6 +78,9 @@ def main(argv=None) -> None:
     p.add_argument("--steps", type=int, default=None, help="steps per run (table, toy 5,000; MNIST figures 10-12 "
                                                             "epochs of mnist-5k)")
     p.add_argument("--freeze-epochs", type=int, default=5, help="gradients: epochs with G frozen before release")
+    p.add_argument("--readings", nargs="+", default=list(READINGS), choices=list(READINGS),
+                   help="readings: which readings of the paper to run (PGAN, and LSGAN of the same networks)")
+    p.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES, help="which arms to run (default both)")
     p.add_argument("--tag", default="", help="added to the run folders' names, for runs with extra flags")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
@@ -49,21 +88,30 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     exp = args.experiment
     args.steps = args.steps or DEFAULT_STEPS[exp]
-    args.seeds = args.seeds or (5 if exp in ("table", "toy") else 1)
+    args.seeds = args.seeds or (5 if exp in ("table", "toy", "readings") else 1)
     datasets = {"table": ["ring", "grid"], "toy": ["star"]}.get(exp, [args.dataset or "mnist"])
     arm_flags = {"curves": {"trained": [], "frozen": ["--freeze-generator"]},
                  "gradients": {"released": ["--freeze-epochs", str(args.freeze_epochs)]},
-                 "probe": {"frozen": ["--freeze-generator"]}}.get(exp, {"": []})
-    losses = ["pgan"] if exp == "curves" else LOSSES
+                 "probe": {"frozen": ["--freeze-generator"]},
+                 "readings": {r: READINGS[r] for r in args.readings}}.get(exp, {"": []})
+    losses = ["pgan"] if exp == "curves" else args.losses
+    if exp == "readings":  # LSGAN only where the networks differ from the default's
+        arm_flags_lsgan = {r: f for r, f in arm_flags.items() if "--peak-normalised" not in f and "--var-floor" not in f}
     tag = f"-{args.tag}" if args.tag else ""
-    arms = [(d, loss, arm) for d in datasets for loss in losses for arm in arm_flags]
-    runs = {a: [os.path.join(args.runs, f"pgan-{exp}-{a[0]}-{a[1]}{'-' + a[2] if a[2] else ''}-{args.steps}{tag}-s{s}")
+    arms = [(d, loss, arm) for d in datasets for loss in losses for arm in arm_flags
+            if exp != "readings" or loss == "pgan" or arm in arm_flags_lsgan]
+
+    def steps_of(arm: str) -> int:  # readings with another batch train for as many epochs as the default batch (64)
+        flags = arm_flags[arm]
+        return args.steps * 64 // int(flags[flags.index("--batch") + 1]) if "--batch" in flags else args.steps
+
+    runs = {a: [os.path.join(args.runs, f"pgan-{exp}-{a[0]}-{a[1]}{'-' + a[2] if a[2] else ''}-{steps_of(a[2])}{tag}-s{s}")
                 for s in range(args.seeds)] for a in arms}
-    run_all([(SCRIPT, d, ["--dataset", data, "--loss", loss, "--seed", str(seed), "--steps", str(args.steps),
+    run_all([(SCRIPT, d, ["--dataset", data, "--loss", loss, "--seed", str(seed), "--steps", str(steps_of(arm)),
                           *arm_flags[arm], *extra])
              for (data, loss, arm), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
 
-    name = os.path.join(args.results, f"pgan_{exp}{tag}")
+    name = os.path.join(args.results, f"pgan_{exp}{tag}" + (f"_{args.steps}" if exp == "readings" else ""))
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
     rows, summary = [], {}
     for (data, loss, arm), dirs in runs.items():
@@ -82,6 +130,18 @@ def main(argv=None) -> None:
             rows.append(f"| {data} | {loss} | {mean_std(cell['emd'], 3)} | {np.mean(cell['emd_floor']):.3f} | "
                         f"{mean_std(cell['score_real'], 3)} | {mean_std(cell['score_fake'], 3)} | "
                         f"{np.mean(cell['wall_s']):.0f} | {' '.join(f'{e:.3f}' for e in cell['emd'])} |")
+        elif exp == "readings":
+            cell["per_seed"] = [per_epoch(r, EPOCH_KEYS) for r in logs]
+            for seed, e in enumerate(cell["per_seed"]):
+                failed = [k for k, ok in trains(e).items() if not ok]
+                e["trains"] = not failed
+                verdict = "" if loss != "pgan" else "no: " + ", ".join(failed) if failed else "yes"
+                rows.append(f"| {arm} | {loss} | {seed} | {' '.join(f'{g:.2g}' for g in e['grad_g_norm'])} | "
+                            f"{e['train_score_fake'][0]:.3g} → {e['train_score_fake'][-1]:.3g} | "
+                            f"{e['score_fake'][0]:.3g} → {e['score_fake'][-1]:.3g} | {e['classes_hit'][-1]} | {verdict} |")
+            if loss == "pgan":
+                rows.append(f"| **{arm}** | pgan | all | {' '.join(READINGS[arm]) or '(the defaults)'} | | | | "
+                            f"**{sum(e['trains'] for e in cell['per_seed'])} of {len(dirs)} train** |")
         else:
             curves = per_epoch(logs[0], ("score_real", "score_fake", "overlap", "classes_hit", "generator_updated",
                                          *(f"grad_{w}_{s}" for w in "gd" for s in ("mean", "var", "norm"))))
@@ -100,12 +160,43 @@ def main(argv=None) -> None:
         header = (f"{args.seeds} seeds, {args.steps} steps each, EMD of 1,000 samples{flags_text}.\n\n"
                   "| data | loss | EMD | floor | score of real | score of generated | wall s per run | EMD per seed |\n"
                   "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    elif exp == "readings":
+        header = (f"{args.seeds} seeds, {args.steps} steps each (batch 32 / 128: as many epochs){flags_text}. Per "
+                  "seed: G's gradient norm per epoch (training pass, epoch mean); the generated likelihood (PGAN's "
+                  "L(h), LSGAN's D(x)) in the first epoch → the last, of the training pass (epoch mean) and of the "
+                  "evaluation (2,000 samples, both networks in eval mode); the classes the classifier finds in the "
+                  "last evaluation. PGAN trains if G's gradient is > 0 in every epoch, the training-pass likelihood "
+                  "rises and >= 9 classes are hit.\n\n"
+                  "| reading | loss | seed | G grad norm per epoch | generated L, training, first → last | "
+                  "generated L, evaluation | classes | trains |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
     else:
-        header = (f"{args.steps} steps, seed 0{flags_text}. Scores are PGAN's L(h) or LSGAN's D(x) on held-out real and "
+        header = (f"{args.steps} steps{flags_text}; the figure rows are seed 0. Scores are PGAN's L(h) or LSGAN's D(x) on held-out real and "
                   "2,000 generated samples, first epoch → last.\n\n"
                   "| data | arm | score of real | score of generated | overlap (last) | G grad norm first / last | "
                   "D grad norm first / last | classes hit (last) | wall s |\n"
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    if exp == "curves":  # per seed: the trained run against the frozen one at every epoch
+        rows += ["", "Per seed (G's gradient norm per epoch, trained / frozen; frozen passes if its generated likelihood "
+                 "stays < 0.01 and its G gradient is >= 10x smaller than the trained run's in every epoch):", "",
+                 "| seed | G grad trained | G grad frozen | smallest ratio | generated L, trained (training pass), first → "
+                 "last | frozen, largest (training pass / evaluation) | classes trained / frozen | trained trains | "
+                 "frozen passes |",
+                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        data = datasets[0]
+        for seed, (trained, frozen) in enumerate(zip(*(
+                [per_epoch(load(d)[1], EPOCH_KEYS) for d in runs[(data, "pgan", arm)]]
+                for arm in ("trained", "frozen")))):
+            ratio = min(t / max(f, 1e-30) for t, f in zip(trained["grad_g_norm"], frozen["grad_g_norm"]))
+            failed = [k for k, ok in trains(trained).items() if not ok]
+            frozen_ok = max(frozen["score_fake"] + frozen["train_score_fake"]) < 0.01 and ratio >= 10
+            summary[data].setdefault("per_seed", []).append({"trained": trained, "frozen": frozen, "ratio": ratio,
+                                                             "trains": not failed, "frozen_passes": frozen_ok})
+            rows.append(f"| {seed} | {' '.join(f'{g:.2g}' for g in trained['grad_g_norm'])} | "
+                        f"{' '.join(f'{g:.2g}' for g in frozen['grad_g_norm'])} | {ratio:.3g} | "
+                        f"{trained['train_score_fake'][0]:.3g} → {trained['train_score_fake'][-1]:.3g} | "
+                        f"{max(frozen['train_score_fake']):.3g} / {max(frozen['score_fake']):.3g} | "
+                        f"{trained['classes_hit'][-1]} / {frozen['classes_hit'][-1]} | "
+                        f"{'no: ' + ', '.join(failed) if failed else 'yes'} | {'yes' if frozen_ok else 'no'} |")
     write_outputs(name, header, rows, summary, args)
     pictures = {"toy": ["landscape.png"], "curves": ["likelihood.png", "hist.png"], "gradients": ["gradients.png"],
                 "probe": ["hist.png"]}.get(exp)

@@ -47,23 +47,43 @@ def test_gmm_three_components_recover_means_variances_weights():
     assert torch.allclose(gmm.log_weights[order].exp(), torch.tensor([0.2, 0.3, 0.5]), atol=0.01)
 
 
+def test_raw_density_is_eq_7_and_the_losses_use_it():
+    gmm = pgan.DiagonalGMM(1, 1)
+    gmm.fit(torch.tensor([[-1.0], [3.0]]))  # mean 1, variance 4
+    assert gmm.means.item() == 1.0 and gmm.variances.item() == 4.0
+    h = torch.tensor([[1.0], [3.0], [5.0]])  # 0, 1 and 2 sigma from the mean
+    density = torch.tensor([math.exp(-0.5 * k * k) / math.sqrt(2 * math.pi * 4) for k in (0, 1, 2)])
+    assert torch.allclose(gmm.likelihood(h), density, rtol=1e-6)  # the default: eq. 7 as written
+    assert torch.allclose(gmm.likelihood(h, peak_normalised=True), density / density[0], rtol=1e-6)
+    # eq. 5 and 6 on those values: L(real) = density of the first two, L(fake) = of the last
+    real, fake = density[:2], density[2:]
+    want_d = 0.5 * ((density[0] - 1) ** 2 + (density[1] - 1) ** 2) / 2 + 0.5 * density[2] ** 2
+    assert math.isclose(pgan.discriminator_loss(real, fake).item(), want_d, rel_tol=1e-6)
+    assert math.isclose(pgan.generator_loss(fake).item(), 0.5 * (density[2] - 1) ** 2, rel_tol=1e-6)
+    # and the same numbers through the E step of a training pass
+    nets = {"gmm": pgan.DiagonalGMM(1, 1)}
+    score_real, score_fake = pgan.scores(nets, torch.tensor([[-1.0], [3.0]]), torch.tensor([[5.0]]))
+    assert torch.allclose(score_real, torch.full((2,), density[1].item())) and torch.allclose(score_fake, density[2:])
+
+
 @pytest.mark.parametrize("components", [1, 3])
-def test_likelihood_is_peak_normalised_into_0_1(components):
+def test_peak_normalised_likelihood_lies_in_0_1_and_keeps_its_gradient(components):
     gen = torch.Generator().manual_seed(2)
     gmm = pgan.DiagonalGMM(components, 2, em_iters=20)
     gmm.fit(torch.randn(3000, 2, generator=gen) * torch.tensor([1.0, 0.5]) + 3 * torch.randint(0, 3, (3000, 1), generator=gen))
     axis = torch.linspace(-4, 10, 400)
     plane = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
-    values = gmm.likelihood(plane)
-    assert values.max() <= 1 and values.max() > 0.995  # the fitted peak is the maximum
-    near = gmm.likelihood(gmm.means + 0.5)
-    assert torch.all(near > 0) and torch.all(near <= 1)
-    raw = gmm.likelihood(plane, raw=True)
+    values = gmm.likelihood(plane, peak_normalised=True)
+    assert values.max() <= 1 + 1e-5 and values.max() > 0.995  # the fitted peak is the maximum
+    raw = gmm.likelihood(plane)
     assert torch.allclose(raw, values * gmm.log_peak().exp(), rtol=1e-4)
+    near = gmm.means.clone().requires_grad_()  # at and around the peak the gradient is not cut off
+    gmm.likelihood(near + 0.3, peak_normalised=True).sum().backward()
+    assert torch.all(near.grad.abs().sum(1) > 0)
     if components == 1:
         mu, var = gmm.means[0], gmm.variances[0]
         h = torch.tensor([[0.3, -1.2]])
-        assert torch.allclose(gmm.likelihood(h), torch.exp(-0.5 * ((h - mu) ** 2 / var).sum()))
+        assert torch.allclose(gmm.likelihood(h, peak_normalised=True), torch.exp(-0.5 * ((h - mu) ** 2 / var).sum()))
 
 
 def test_losses_match_hand_computed_values():
@@ -72,8 +92,10 @@ def test_losses_match_hand_computed_values():
     assert math.isclose(pgan.generator_loss(torch.tensor([0.2, 0.6])).item(), 0.5 * (0.64 + 0.16) / 2, rel_tol=1e-6)
     gmm = pgan.DiagonalGMM(1, 1)
     gmm.means.fill_(1.0), gmm.variances.fill_(4.0)
-    h = torch.tensor([[3.0], [-1.0]])  # both one sigma (2) away: log L = -1/2
-    assert math.isclose(pgan.generator_log_loss(gmm.log_likelihood(h)).item(), 0.5, rel_tol=1e-6)
+    h = torch.tensor([[3.0], [-1.0]])  # both one sigma (2) away: log L = -1/2 (peak-normalised)
+    assert math.isclose(pgan.generator_log_loss(gmm.log_likelihood(h, peak_normalised=True)).item(), 0.5, rel_tol=1e-6)
+    raw = 0.5 + 0.5 * math.log(2 * math.pi * 4)  # the density's own log adds the normaliser
+    assert math.isclose(pgan.generator_log_loss(gmm.log_likelihood(h)).item(), raw, rel_tol=1e-6)
 
 
 def test_no_gradient_reaches_the_fitted_parameters():
@@ -114,10 +136,24 @@ def test_star_toy_lsgan_and_frozen_generator(tmp_path):
     assert [r["generator_updated"] for r in rows] == [False, True]
     out, _ = run(tmp_path, "--freeze-generator", "--steps", "3", name="frozen")
     saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
-    args = pgan.build_parser().parse_args(["--z-dim", "2"])
+    args = pgan.build_parser().parse_args(["--z-dim", "2", "--lrelu-slope", "0.2"])
     common.seed_everything(0)  # as the run did before building its networks
     fresh = pgan.build_networks(pgan.datasets.star(), args)["G"]
     assert all(torch.equal(saved[k], v) for k, v in fresh.state_dict().items())  # never updated
+
+
+def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, shared_mnist_dir):
+    out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--freeze-generator",
+                     "--steps", "3", "--epoch-steps", "3")
+    saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
+    assert any("running_mean" in k for k in saved)  # the MNIST G has BN layers
+    args = pgan.build_parser().parse_args(["--z-dim", "100", "--lrelu-slope", "0.6"])
+    common.seed_everything(0)  # as the run did before building its networks
+    ds = pgan.datasets.load_dataset("mnist", str(shared_mnist_dir))
+    fresh = pgan.build_networks(ds, args)["G"].state_dict()
+    assert saved.keys() == fresh.keys() and all(torch.equal(saved[k], fresh[k]) for k in fresh)  # BN statistics too
+    rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
+    assert rows[-1]["grad_g_norm"] > 0 and rows[-1]["generator_updated"] is False  # computed, not applied
 
 
 def test_mnist_format_run_with_classifier_and_sigmoid_range(tmp_path, shared_mnist_dir):
