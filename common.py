@@ -133,8 +133,9 @@ def default_data_dir() -> str:
     return os.environ.get("GAN_DATA_DIR", "./data")
 
 
-def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None) -> None:
-    """The flags every script shares, with the script's own defaults."""
+def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None,
+                    eval_every: str = "steps/10") -> None:
+    """The flags every script shares, with the script's own defaults (eval_every: its rule, for --help)."""
     g = parser.add_argument_group("common")
     g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
@@ -146,7 +147,7 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>)")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
-    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: steps/10)")
+    g.add_argument("--eval-every", type=int, default=None, help=f"evaluate every N steps (default: {eval_every})")
     g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
 
 

@@ -86,7 +86,7 @@ TOY_LOSS = {"wgan": dict(n_critic=5, lr=1e-4, lr_d=1e-3), "gan": dict(n_critic=1
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(p, dataset="ring", steps=1000, batch=None)
+    common.add_common_args(p, dataset="ring", steps=1000, batch=None, eval_every="steps/5")
     g = p.add_argument_group("method")
     g.add_argument("--prior", default="weighted", choices=["constant", "masked", "weighted"], help="training prior")
     g.add_argument("--sample-prior", default="train", choices=["train", "constant", "masked", "weighted"],
@@ -319,7 +319,7 @@ def main(argv=None) -> dict:
             setattr(args, key, value)
     if not 0 < args.rate <= 1 or args.presample < 1 or args.batch < 2 or args.steps < 1:
         raise common.UserError("need 0 < --rate <= 1, --presample >= 1, --batch >= 2, --steps >= 1")
-    args.eval_every = args.eval_every or max(1, args.steps // 10)
+    args.eval_every = args.eval_every or max(1, args.steps // 5)  # at 10, evaluation was 12 % of a default run
     args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
     device = common.get_device(args.device)
     common.seed_everything(args.seed)

@@ -101,7 +101,7 @@ PRESETS = {
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    common.add_common_args(p, dataset="star", steps=3000, batch=None)
+    common.add_common_args(p, dataset="star", steps=3000, batch=None, eval_every="one epoch, --epoch-steps")
     g = p.add_argument_group("method")
     g.add_argument("--loss", default="pgan", choices=["pgan", "lsgan"], help="GMM likelihood (PGAN) or the LSGAN baseline")
     g.add_argument("--bottleneck", type=int, default=1, help="dimension of the embedding h (paper 1)")

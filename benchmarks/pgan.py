@@ -73,7 +73,7 @@ def main(argv=None) -> None:
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("experiment", choices=list(DEFAULT_STEPS), help="which table or figure")
-    p.add_argument("--dataset", default=None, help="curves / gradients / probe: data set (default mnist)")
+    p.add_argument("--dataset", default=None, help="curves / gradients / probe / readings: data set (default mnist); table: one of ring, grid (default both)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per arm (table, toy: 5; figures: 1)")
     p.add_argument("--steps", type=int, default=None, help="steps per run (table, toy 5,000; MNIST figures 10-12 "
                                                             "epochs of mnist-5k)")
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     exp = args.experiment
     args.steps = args.steps or DEFAULT_STEPS[exp]
     args.seeds = args.seeds or (5 if exp in ("table", "toy", "readings") else 1)
-    datasets = {"table": ["ring", "grid"], "toy": ["star"]}.get(exp, [args.dataset or "mnist"])
+    datasets = {"table": [args.dataset] if args.dataset else ["ring", "grid"], "toy": ["star"]}.get(exp, [args.dataset or "mnist"])
     arm_flags = {"curves": {"trained": [], "frozen": ["--freeze-generator"]},
                  "gradients": {"released": ["--freeze-epochs", str(args.freeze_epochs)]},
                  "probe": {"frozen": ["--freeze-generator"]},

@@ -4,6 +4,7 @@
     python benchmarks/speed.py --device cuda             # the same on a GPU
     python benchmarks/speed.py --datasets mnist --data-dir ../shared/data/mnist-5k --steps 100
     python benchmarks/speed.py --emd                     # the exact EMD, full assignment against ours: 1 min
+    python benchmarks/speed.py --eval-share              # each script's default run: wall time, share evaluating
 
 Each script runs at its paper's batch size for the data set, once for --steps generator updates and
 once for a fifth of that, with checkpoint and a small evaluation (200 samples) only at the end;
@@ -11,6 +12,9 @@ steps/s is the difference in steps over the difference in training time, so star
 the evaluation cancel.
 `--emd` times `metrics.emd` against scipy's assignment on the full cost matrix (the solver it
 replaced) on the samples evaluations meet, n = 2,000 each, and checks that both give the same value.
+`--eval-share` runs the default command of each script (`--code DIR`: the scripts of another
+checkout, e.g. a `git worktree` of an older commit) and times its evaluations and EMD floor from
+outside, by wrapping `evaluate` and `metrics.point_reference`, so old code is timed the same way.
 Every method is timed in the same invocation as the plain GAN of its own script (same networks,
 batch and data; only the method's idea switched off), one run at a time, and its cost is the ratio
 of the two step times. Output: benchmarks/results/speed[-<device>].md and .json.
@@ -116,6 +120,61 @@ def time_emd(args) -> None:
     print(f"wrote {name}.md and .json")
 
 
+# Runs one script's main() with its evaluations timed: python -c WRAPPER CODE_DIR MODULE OUT.json ARGS...
+WRAPPER = """
+import importlib, json, sys, time
+code, name, out = sys.argv[1:4]
+sys.path.insert(0, code)
+import metrics
+script = importlib.import_module(name)
+spent = {"evaluate_s": 0.0, "floor_s": 0.0, "evaluations": 0}
+def timed(fn, key):
+    def inner(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[key] += time.perf_counter() - t
+            spent["evaluations"] += key == "evaluate_s"
+    return inner
+script.evaluate = timed(script.evaluate, "evaluate_s")
+metrics.point_reference = timed(metrics.point_reference, "floor_s")
+t = time.perf_counter()
+script.main(sys.argv[4:])
+spent["wall_s"] = time.perf_counter() - t
+json.dump(spent, open(out, "w"))
+"""
+
+
+def time_evaluation_share(args, env) -> None:
+    rows, results = [], []
+    for script in args.scripts:
+        with tempfile.TemporaryDirectory() as tmp:  # a fresh parent folder: the floor is not cached yet
+            out = os.path.join(tmp, "spent.json")
+            flags = ["--steps", str(args.eval_steps)] if args.eval_steps else []
+            done = subprocess.run([sys.executable, "-c", WRAPPER, os.path.abspath(args.code), script[:-3], out,
+                                   *flags, "--device", args.device, "--out", os.path.join(tmp, "run")],
+                                  env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise common.UserError(f"{script} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+            spent = json.load(open(out))
+        share = (spent["evaluate_s"] + spent["floor_s"]) / spent["wall_s"]
+        results.append(dict(script=script, **spent, share=share))
+        rows.append(f"| {script} | {spent['wall_s']:.1f} | {spent['evaluations']} | {spent['evaluate_s']:.1f} | "
+                    f"{spent['floor_s']:.2f} | {100 * share:.1f} % |")
+        print(rows[-1], flush=True)
+    name = os.path.join(args.results, "speed_eval" + (f"-{args.label}" if args.label else ""))
+    os.makedirs(args.results, exist_ok=True)
+    common.write_json(name + ".json", {"command": args.command, "threads": args.threads, "results": results})
+    with open(name + ".md", "w") as f:
+        code = "this checkout" if os.path.samefile(args.code, ROOT) else os.path.abspath(args.code)
+        steps = f" with --steps {args.eval_steps}" if args.eval_steps else ""
+        f.write(f"`{args.command}`\n\nEach script's default run{steps}, {args.threads} thread(s), scripts from "
+                f"{code}.\n\n| script | wall s | evaluations | evaluating s | "
+                "EMD floor s | share of the wall time |\n| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+    print(f"wrote {name}.md and .json")
+
+
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", nargs="+", default=["ring", "hd"], help="data sets (any --dataset of the scripts)")
@@ -128,6 +187,10 @@ def parse(argv):
     p.add_argument("--data-dir", default=None, help="where image data sets live")
     p.add_argument("--emd", action="store_true", help="time the exact EMD instead of the training steps")
     p.add_argument("--emd-n", type=int, default=2000, help="--emd: points per cloud")
+    p.add_argument("--eval-share", action="store_true", help="time each script's default run and its evaluations")
+    p.add_argument("--code", default=ROOT, help="--eval-share: the folder with the scripts to time (default this one)")
+    p.add_argument("--eval-steps", type=int, default=None, help="--eval-share: --steps of each run (default its own)")
+    p.add_argument("--label", default="", help="--eval-share: added to the output's name, e.g. before")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)
     args.command = " ".join(["python benchmarks/speed.py", *argv])
@@ -140,6 +203,8 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
         return time_emd(args)
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
+    if args.eval_share:
+        return time_evaluation_share(args, env)
     rows, results = [], []
     for data in args.datasets:
         for script, (plain_name, plain_flags), methods in (g for g in GROUPS if g[0] in args.scripts):

@@ -27,8 +27,10 @@ def test_table_runs_every_arm_and_resumes(tmp_path):
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert "6 of 6 runs already done" in second.stdout and "2 of 2 runs already done" in second.stdout
     assert (tmp_path / "res" / "masked_weighted_wgan.md").read_text() == table  # same runs, same table
-    other_steps = subprocess.run([*cmd[:4], "3", *cmd[5:]], capture_output=True, text=True, timeout=300)
-    assert "0 of 6 runs already done" in other_steps.stdout  # other settings never reuse a finished run
+    other_steps = [*cmd[:4], "3", *cmd[5:]]
+    other_steps[other_steps.index("--seeds") + 1] = "1"
+    other = subprocess.run(other_steps, capture_output=True, text=True, timeout=300)
+    assert "0 of 3 runs already done" in other.stdout  # other settings never reuse a finished run
 
 
 def test_veegan_table_runs_every_method_and_resumes(tmp_path):

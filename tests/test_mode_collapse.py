@@ -107,3 +107,12 @@ def test_emd_benchmark_times_both_solvers_on_every_case(tmp_path):
     assert [r["case"].split(" ")[0] for r in results] == ["spread", "arc", "collapsed", "duplicates", "1200-D"]
     assert all(abs(r["old"] - r["new"]) <= 1e-9 * max(1.0, r["old"]) and r["new_s"] > 0 for r in results)
     assert "| collapsed (one spot, sd 1e-3) |" in (tmp_path / "speed_emd.md").read_text()
+
+
+def test_evaluation_share_benchmark_times_evaluations_from_outside(tmp_path):
+    speed.main(["--eval-share", "--scripts", "langevin_gan.py", "--eval-steps", "6", "--label", "t", "--results",
+                str(tmp_path)])
+    (row,) = json.loads((tmp_path / "speed_eval-t.json").read_text())["results"]
+    assert row["script"] == "langevin_gan.py" and row["evaluations"] == 6  # steps // 10 rounds up to every step
+    assert 0 < row["evaluate_s"] + row["floor_s"] < row["wall_s"] and 0 < row["share"] < 1
+    assert "with --steps 6" in (tmp_path / "speed_eval-t.md").read_text()
