@@ -64,7 +64,9 @@ Choices and deviations:
   every statistic the paper plots per epoch (likelihoods, gradient mean / variance / norm,
   bottleneck histograms) is logged at each epoch. `--freeze-generator` keeps G exactly at its
   initialisation, BN running statistics included (Fig. 2 right, Fig. 6); `--freeze-epochs K` frees
-  it after K epochs (Fig. 5). G's gradient is computed and logged while frozen, only not applied.
+  it after K epochs (Fig. 5); `--freeze-after K` trains G for K epochs and then keeps it fixed (our
+  second reading of Fig. 6's "generator kept fixed"). G's gradient is computed and logged while
+  frozen, only not applied.
   `--d-steps` / `--g-steps` set the updates of each per iteration (1 and 1 [I]).
 
 Run:
@@ -130,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch, one evaluation each (images: one pass; points: 300)")
     g.add_argument("--freeze-generator", action="store_true", help="never update G (paper Fig. 2 right, Fig. 6)")
     g.add_argument("--freeze-epochs", type=int, default=0, help="update G only after this many epochs (Fig. 5: 10)")
+    g.add_argument("--freeze-after", type=int, default=0,
+                   help="update G only in the first this many epochs, then keep it fixed (0: never; Fig. 6, our 2nd reading)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
@@ -270,10 +274,10 @@ def build_networks(ds: datasets.Dataset, args) -> dict:
     fixed = ()
     if ds.kind == "points":
         x = ds.shape[0]
-        encoder = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
-                                 *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
-                   else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
-        nets = {"G": common.mlp([args.z_dim, 128, 128, x]), "encoder": encoder}
+        nets = {"G": common.mlp([args.z_dim, 128, 128, x])}  # G first: its initial weights come first
+        nets["encoder"] = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
+                                         *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
+                           else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
     elif ds.shape[1:] == (28, 28):
         nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args)))
     elif ds.shape[1:] == (32, 32):
@@ -543,10 +547,10 @@ def main(argv=None) -> dict:
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
     if (args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.bottleneck < 1
-            or args.components < 1 or args.epoch_steps < 1 or args.freeze_epochs < 0 or args.var_floor <= 0
+            or args.components < 1 or args.epoch_steps < 1 or min(args.freeze_epochs, args.freeze_after) < 0 or args.var_floor <= 0
             or args.d_steps < 1 or args.g_steps < 1):
         raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim, --bottleneck, --components, --epoch-steps, "
-                               "--d-steps, --g-steps >= 1, --eval-n >= 2, --freeze-epochs >= 0 and --var-floor > 0")
+                               "--d-steps, --g-steps >= 1, --eval-n >= 2, --freeze-epochs, --freeze-after >= 0 and --var-floor > 0")
     args.eval_every = args.eval_every or args.epoch_steps
     args.ckpt_every = args.ckpt_every or args.eval_every * max(1, args.steps // 10 // args.eval_every)  # at epoch ends
     device = common.get_device(args.device)
@@ -594,7 +598,8 @@ def main(argv=None) -> dict:
     t0 = time.time()
     for step in range(start + 1, args.steps + 1):
         real = to_model(ds.sample(args.batch * args.d_steps, data_gen)).to(device)
-        update_generator = not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
+        update_generator = (not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
+                            and not 0 < args.freeze_after * args.epoch_steps < step)
         stats = train_step(nets, opts, real, args, z_gen, update_generator)
         progress.update(step, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
         for k, v in stats.items():

@@ -4,7 +4,8 @@
     python benchmarks/pgan.py toy                    # Fig. 4: the 2-D star, 5 seeds, EMD and landscapes side by side
     python benchmarks/pgan.py curves -- --data-dir ../shared/data/mnist-5k      # Fig. 2: G trained / G frozen
     python benchmarks/pgan.py gradients --freeze-epochs 5 -- --data-dir ../shared/data/mnist-5k   # Fig. 5
-    python benchmarks/pgan.py probe -- --data-dir ../shared/data/mnist-5k       # Fig. 6: G fixed
+    python benchmarks/pgan.py probe -- --data-dir ../shared/data/mnist-5k       # Fig. 6: G fixed at init / after 5 epochs
+    python benchmarks/pgan.py readings --readings default slope-0.4 -- --data-dir ../shared/data/mnist-5k  # per seed
 
 Every pair of arms shares networks, optimiser, batch, steps and seed; only the discriminator's score
 differs (GMM likelihood or LSGAN's linear unit). Runs go to benchmarks/runs/pgan-<experiment>-...;
@@ -24,7 +25,7 @@ from runner import ROOT, common, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "pgan.py")
 LOSSES = ["pgan", "lsgan"]
-DEFAULT_STEPS = {"table": 5000, "toy": 5000, "curves": 620, "gradients": 744, "probe": 310, "readings": 620}
+DEFAULT_STEPS = {"table": 5000, "toy": 5000, "curves": 620, "gradients": 744, "probe": 620, "readings": 620}
 # Readings of what the paper leaves open, for `readings`: name -> pgan.py flags (beside the defaults).
 READINGS = {  # MNIST; the default's LReLU slope is 0.6
     "default": [],
@@ -60,7 +61,7 @@ def trains(epochs: dict) -> dict:
             "classes_9": (epochs.get("classes_hit") or [0])[-1] >= 9}
 
 
-EPOCH_KEYS = ("score_fake", "train_score_fake", "grad_g_norm", "classes_hit")
+EPOCH_KEYS = ("score_fake", "train_score_fake", "grad_g_norm", "classes_hit", "class_kl")
 
 
 def per_epoch(rows: list[dict], keys) -> dict:
@@ -92,7 +93,7 @@ def main(argv=None) -> None:
     datasets = {"table": [args.dataset] if args.dataset else ["ring", "grid"], "toy": ["star"]}.get(exp, [args.dataset or "mnist"])
     arm_flags = {"curves": {"trained": [], "frozen": ["--freeze-generator"]},
                  "gradients": {"released": ["--freeze-epochs", str(args.freeze_epochs)]},
-                 "probe": {"frozen": ["--freeze-generator"]},
+                 "probe": {"frozen": ["--freeze-generator"], "trained-5-then-frozen": ["--freeze-after", "5"]},
                  "readings": {r: READINGS[r] for r in args.readings}}.get(exp, {"": []})
     losses = ["pgan"] if exp == "curves" else args.losses
     if exp == "readings":  # LSGAN only where the networks differ from the default's
@@ -111,7 +112,8 @@ def main(argv=None) -> None:
                           *arm_flags[arm], *extra])
              for (data, loss, arm), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
 
-    name = os.path.join(args.results, f"pgan_{exp}{tag}" + (f"_{args.steps}" if exp == "readings" else ""))
+    arms_run = "" if set(args.losses) == set(LOSSES) else "_" + "_".join(args.losses)
+    name = os.path.join(args.results, f"pgan_{exp}{tag}" + (f"_{args.steps}{arms_run}" if exp == "readings" else ""))
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
     rows, summary = [], {}
     for (data, loss, arm), dirs in runs.items():
@@ -197,13 +199,28 @@ def main(argv=None) -> None:
                         f"{max(frozen['train_score_fake']):.3g} / {max(frozen['score_fake']):.3g} | "
                         f"{trained['classes_hit'][-1]} / {frozen['classes_hit'][-1]} | "
                         f"{'no: ' + ', '.join(failed) if failed else 'yes'} | {'yes' if frozen_ok else 'no'} |")
+    if exp == "readings":  # one line per reading, for the README
+        rows += ["", "Summary (per seed, seeds 0 to 4):", "",
+                 "| reading | loss | flags | trains | classes in the last epoch | KL of the class histogram to uniform "
+                 "| G grad norm in the last epoch |",
+                 "| --- | --- | --- | --- | --- | --- | --- |"]
+        for (data, loss, arm), dirs in runs.items():
+            seeds = summary[data][f"{loss} {arm}"]["per_seed"]
+            verdict = f"{sum(e['trains'] for e in seeds)} of {len(seeds)}" if loss == "pgan" else ""
+            grads = " ".join(f"{e['grad_g_norm'][-1]:.2g}" for e in seeds)
+            class_kl = " ".join(f"{e['class_kl'][-1]:.2f}" for e in seeds)
+            rows.append(f"| {arm} | {loss} | {' '.join(READINGS[arm]) or '(the defaults)'} | {verdict} | "
+                        f"{' '.join(str(e['classes_hit'][-1]) for e in seeds)} | {class_kl} | {grads} |")
     write_outputs(name, header, rows, summary, args)
     pictures = {"toy": ["landscape.png"], "curves": ["likelihood.png", "hist.png"], "gradients": ["gradients.png"],
-                "probe": ["hist.png"]}.get(exp)
-    if pictures:  # seed 0 of every arm, one row per arm (the toy: side by side)
-        cells = [(" ".join(x for x in a[1:] if x) if i == 0 else "", os.path.join(dirs[0], pic))
-                 for a, dirs in runs.items() for i, pic in enumerate(pictures)]
-        common.tile_png(name + ".png", [path for _, path in cells], 2 if exp in ("toy", "curves") else 1,
+                "probe": ["hist.png"], "readings": ["samples.png"]}.get(exp)
+    if pictures:  # seed 0 of every arm, one row per arm (the toy: side by side); readings: every seed
+        shown = slice(None) if exp == "readings" else slice(1)
+        cells = [(f"{' '.join(x for x in a[1:] if x)}{f' seed {seed}' if exp == 'readings' else ''}" if i == 0 else "",
+                  os.path.join(d, pic))
+                 for a, dirs in runs.items() for seed, d in enumerate(dirs[shown]) for i, pic in enumerate(pictures)]
+        columns = {"toy": 2, "curves": 2, "readings": args.seeds}.get(exp, 1)
+        common.tile_png(name + ".png", [path for _, path in cells], columns,
                         [c for c, _ in cells])
         print(f"wrote {name}.png")
 

@@ -156,6 +156,17 @@ def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, 
     assert rows[-1]["grad_g_norm"] > 0 and rows[-1]["generator_updated"] is False  # computed, not applied
 
 
+def test_generator_frozen_after_its_first_epochs_keeps_their_weights(tmp_path):
+    flags = ("--dataset", "ring", "--epoch-steps", "2", "--eval-n", "64", "--emd-n", "64")
+    trained, _ = run(tmp_path / "a", *flags, "--steps", "2")
+    frozen, _ = run(tmp_path / "b", *flags, "--steps", "6", "--freeze-after", "1")
+    before, after = (torch.load(os.path.join(d, "ckpt.pt"), weights_only=True) for d in (trained, frozen))
+    assert all(torch.equal(before["G"][k], v) for k, v in after["G"].items())  # G stopped after epoch 1
+    assert not all(torch.equal(before["encoder"][k], v) for k, v in after["encoder"].items())  # D went on
+    updated = [r["generator_updated"] for r in common.MetricsLog.read(os.path.join(frozen, "metrics.jsonl"))]
+    assert updated == [True, False, False]
+
+
 def test_mnist_format_run_with_classifier_and_sigmoid_range(tmp_path, shared_mnist_dir):
     out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--loss", "pgan",
                      "--generator-loss", "log", "--steps", "4", "--epoch-steps", "2")
