@@ -77,8 +77,10 @@ Run:
     python benchmarks/pgan.py readings -- --data-dir ../shared/data/mnist-5k   # the readings, 5 seeds each
     python benchmarks/pgan.py table         # ring and grid, PGAN vs LSGAN, 5 seeds (README)
     python benchmarks/pgan.py toy | curves | gradients | probe   # Fig. 4, 2, 5, 6 for both losses
-Headline (README.md "Probabilistic GAN" has the tables, pictures and commands): HEADLINE
-"""
+Headline (README.md "Probabilistic GAN" has the tables, pictures and commands): on mnist-5k, 10 epochs,
+5 seeds, G's gradient stays > 0 and >= 9 classes are found in every seed, the generated likelihood
+rises in 4 (by eye digit-like samples in 2; LSGAN of the same networks: 5); on the ring and grid
+PGAN finds no mode in any seed (LSGAN 7.6 of 8, 22 of 25)."""
 from __future__ import annotations
 
 import argparse

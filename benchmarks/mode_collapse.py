@@ -222,11 +222,14 @@ def heatmaps(runs: list[dict], args, path: str) -> bool:
 
 
 def compare(records: list[dict], other_path: str) -> None:
-    """Say whether every run's quality numbers equal those in another table's JSON."""
+    """Say whether every run's quality numbers equal those in another table's JSON (floats to 1e-12, relative)."""
     with open(other_path) as f:
         other = {(r["data"], r["method"], r["seed"], r["steps"]): r for r in json.load(f)["runs"]}
     mine = {(r["data"], r["method"], r["seed"], r["steps"]): r for r in records}
-    differ = [k for k in mine if k in other and any(mine[k].get(q) != other[k].get(q) for q in QUALITY)]
+    def same(a, b) -> bool:  # to 1e-12: summing 1200-D distances in another order moves the 15th digit
+        return a == b or (isinstance(a, float) and isinstance(b, float) and abs(a - b) <= 1e-12 * max(1.0, abs(b)))
+
+    differ = [k for k in mine if k in other and not all(same(mine[k].get(q), other[k].get(q)) for q in QUALITY)]
     shared = len(set(mine) & set(other))
     print(f"compared with {other_path}: {shared} runs in both, {len(differ)} differ in any of {', '.join(QUALITY)}")
     for k in differ[:10]:
