@@ -213,13 +213,13 @@ def main(argv=None) -> None:
                         f"{' '.join(str(e['classes_hit'][-1]) for e in seeds)} | {class_kl} | {grads} |")
     write_outputs(name, header, rows, summary, args)
     pictures = {"toy": ["landscape.png"], "curves": ["likelihood.png", "hist.png"], "gradients": ["gradients.png"],
-                "probe": ["hist.png"], "readings": ["samples.png"]}.get(exp)
-    if pictures:  # seed 0 of every arm, one row per arm (the toy: side by side); readings: every seed
+                "probe": ["hist.png"], "readings": ["samples.png"], "table": ["landscape.png"]}.get(exp)
+    if pictures:  # seed 0 of every arm, one row per arm (the toy, the table: side by side); readings: every seed
         shown = slice(None) if exp == "readings" else slice(1)
         cells = [(f"{' '.join(x for x in a[1:] if x)}{f' seed {seed}' if exp == 'readings' else ''}" if i == 0 else "",
                   os.path.join(d, pic))
                  for a, dirs in runs.items() for seed, d in enumerate(dirs[shown]) for i, pic in enumerate(pictures)]
-        columns = {"toy": 2, "curves": 2, "readings": args.seeds}.get(exp, 1)
+        columns = {"toy": 2, "curves": 2, "readings": args.seeds, "table": len(cells)}.get(exp, 1)
         common.tile_png(name + ".png", [path for _, path in cells], columns,
                         [c for c, _ in cells])
         print(f"wrote {name}.png")
