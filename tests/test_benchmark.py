@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 RUNNER = os.path.join(ROOT, "benchmarks", "masked_weighted.py")
@@ -83,3 +85,17 @@ def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
     assert len(results["mnist"]["reg"]["missing_sigma_3.5"]) == 1
     mixed = subprocess.run(cmd[:3] + ["mnist", "ring"], capture_output=True, text=True, timeout=60)
     assert mixed.returncode == 2 and "two commands" in mixed.stderr
+
+
+def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import runner  # noqa: E402
+    script = os.path.join(ROOT, "langevin_gan.py")
+    tiny = ["--steps", "2", "--eval-n", "64", "--emd-n", "64"]
+    good, bad = str(tmp_path / "good"), str(tmp_path / "bad")
+    with pytest.raises(runner.common.UserError, match="1 runs failed"):
+        runner.run_all([(script, good, tiny), (script, bad, [*tiny, "--batch", "1"])], 2)
+    assert os.path.isfile(os.path.join(good, "final_metrics.json"))
+    assert "wrote" in open(os.path.join(good, "stdout.log")).read()  # the run's own output lands in its log
+    assert "error: need --batch >= 2" in open(os.path.join(bad, "stdout.log")).read()
+    assert not os.path.isfile(os.path.join(bad, "final_metrics.json"))
