@@ -11,6 +11,7 @@ import os
 import runpy
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -50,6 +51,7 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int) -> None:
     todo = [job for job in jobs if not os.path.isfile(os.path.join(job[1], "final_metrics.json"))]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
     context = _starter() if len(todo) > 1 else None  # a fork server pays the imports once, for itself
+    starting = threading.Lock()
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 
     def one(job):
@@ -59,7 +61,8 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int) -> None:
         argv, log_path = [*flags, *resume, "--device", "cpu"], os.path.join(run_dir, "stdout.log")
         if context is not None:
             process = context.Process(target=_run_script, args=(script, argv, log_path))
-            process.start()
+            with starting:  # multiprocessing's start is not safe from two threads at once
+                process.start()
             process.join()
             code = process.exitcode
         else:
