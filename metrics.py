@@ -40,8 +40,8 @@ def emd(a: np.ndarray, b: np.ndarray) -> float:
     """Exact W1 = (1/n) min_sigma sum_i ||a_i - b_sigma(i)|| between two clouds of n points each.
 
     With uniform weights an optimal transport plan is a permutation (Birkhoff-von Neumann), found by
-    scipy's `linear_sum_assignment` (LSA). LSA alone takes 10+ s at n = 2,000 when one cloud sits
-    inside the other (a collapsed generator), so it is given a warm start: the duals (u, v) of the
+    scipy's `linear_sum_assignment` (LSA). LSA alone takes 5-13 s at n = 2,000 when one cloud sits
+    inside the other (a collapsed generator; `benchmarks/speed.py --emd`), so it is given a warm start: the duals (u, v) of the
     same problem at half the size, where each cloud's points are merged in nearby pairs, moved to
     the children to first order (u_child = u_parent + e . (a_child - A_parent), e the unit vector
     along the parent's matched pair, as the W1 potentials' gradient is), recursively. Why the answer
