@@ -30,19 +30,27 @@ GAN and WGAN losses, the conditional MNIST GAN, the falling noise level (its Fig
   gradient of a mean objective; tau = 6e-6 is the mean of I_t over a default ring run of the cc arm,
   so both inject the same average noise), or covariance-controlled. Everything else is shared.
 * Prior P(theta) = N(0, s^2 I) (`--prior-std` s 10): grad log P = -theta / s^2, a weight decay.
-  Step size eps (`--lr-d`) 0.1, chosen for the baseline: of 0.02, 0.1 and 0.5 on the ring (3,000
-  steps, `--noise none`), 0.02 finds no mode, 0.1 all 8 with 50 % HQ, 0.5 all 8 with 9 %. G is
-  trained by Adam (1e-3, beta1 0.5) on the non-saturating loss -log D(A(G(z))) [I].
+  Step size eps (`--lr-d`) 0.1 by default, the plain GAN's best on the ring; the README sweeps
+  eps in {0.02, ..., 0.5} for every arm alike. At eps = 0.02 the plain GAN collapses: its samples
+  sit in one tight blob between two ring modes, the failure the paper describes.
+* `--d-optimizer adam` (ours): D's drift is Adam's step (beta 0.5/0.999, `--lr-d` 1e-3) on the same
+  gradient of -(J + log P), and the same sqrt(2 eps) eta is added: the usual GAN optimiser, with
+  which the plain GAN collapses on the ring (README).
+* G is trained by Adam (1e-3, beta1 0.5) on the non-saturating loss -log D(A(G(z))), a deviation
+  from the paper's eq. 6 (L_G = E[log(1 - D(G(z)))], minimised; `--saturating-g`), made because
+  eq. 6's gradient vanishes where D rejects the fakes, the very regime the paper addresses [I].
 * Coarse-graining: images, a separable Gaussian blur of std lambda pixels (kernel radius
   ceil(3 lambda), normalised to sum 1, reflect padding; lambda = 0 is the identity); points, fresh
   Gaussian noise of std lambda added to real and generated samples each time D sees them (instance
-  noise, the distribution-level analogue). `--blur` lambda (points 0: the paper's 2-D figure uses
-  the noisy gradients alone; images 1.0), `--blur-decay-steps` N lowers lambda linearly to 0 over N
-  steps (as StyleGAN3 fades its blur).
+  noise, the distribution-level analogue). `--blur` lambda: points 0, images 1 pixel, both ours (the
+  paper gives no level for its 2-D figure; the README's sweep runs coarse-grained arms beside the
+  others); `--blur-decay-steps` N lowers lambda linearly to 0 over N steps (as StyleGAN3 fades its
+  blur).
 * `--loss wgan`: J = E[D(A(x))] - E[D(A(G(z)))] with weight clipping (`--clip` 0.01) after every
   step and `--critic-steps` 5; a gradient penalty would need per-example double backward.
-* Networks: points, the VEEGAN-protocol MLPs (G two hidden layers of 128 ReLU, D one of 128 ReLU),
-  z ~ N(0, I_2), batch 500. `--conditional` MNIST (Mirza & Osindero's idea, our MLPs): G(z, y) and
+* Networks: points, our MLPs (G two hidden layers of 128 ReLU, D one of 128 ReLU: the hidden sizes
+  of the VEEGAN protocol, but a 2-D latent, not VEEGAN's 254 + 1), z ~ N(0, I_2), batch 500.
+  `--conditional` MNIST (Mirza & Osindero's idea, our MLPs): G(z, y) and
   D(x, y) with y one-hot and concatenated to the input, G 110 -> 256 -> 512 -> 784 (ReLU, tanh),
   D 794 -> 512 -> 256 -> 1 (LeakyReLU 0.2), batch 64, eps 0.1, G Adam 2e-4, blur 1 pixel.
 
@@ -50,12 +58,14 @@ Run:
     python langevin_gan.py                                # ring, covariance-controlled noise (< 2 min CPU)
     python langevin_gan.py --noise none                   # the plain GAN of the same networks and steps
     python langevin_gan.py --dataset mnist --data-dir ../shared/data/mnist-5k --conditional --steps 3000
-    python benchmarks/langevin.py --steps 5000            # ring and grid x none, sgld, cc x 5 seeds
-Expected numbers (5 seeds, 5,000 steps, VEEGAN protocol; README.md "Langevin GAN" has the table,
-pictures and commands): ring, modes / HQ %: none 8.0 / 46, sgld 2.4 / 0.3, cc 4.0 / 2.6; grid
-none 18.4, sgld 16.4, cc 16.4 modes. The plain GAN already covers the ring here and the noise costs
-modes: the paper's claim does not reproduce. The cc noise level falls over training (ring
-1.1e-5 -> 2.8e-6).
+    python benchmarks/langevin.py --eps 0.1 --seeds 5     # ring and grid x none, sgld, cc x 5 seeds
+    python benchmarks/langevin.py --seeds 3 --eps 0.02 0.05 0.1 0.2 0.5   # the step-size sweep
+Expected numbers (README.md "Langevin GAN" has every table, picture and command). Default
+setting (eps 0.1, 5,000 steps, 5 seeds), modes: ring none 8.0, sgld 3.2, cc 4.4; grid 18.0, 17.6,
+19.2: the plain GAN already covers the ring and the noise costs modes. Where the plain GAN
+collapses on the ring (eps <= 0.05, or `--d-optimizer adam`) cc collapses too (0-2 modes); on the
+grid with an Adam D the plain GAN collapses in 2 of 5 seeds and cc in none (18.8 against 14.2
+modes). The cc noise level falls over training (ring 1.1e-5 -> 2.8e-6).
 """
 from __future__ import annotations
 
@@ -76,7 +86,7 @@ import data as datasets
 import metrics
 
 PRESETS = {
-    "points": dict(z_dim=2, batch=500, lr_g=1e-3, blur=0.0),  # VEEGAN protocol's nets and batch [I]
+    "points": dict(z_dim=2, batch=500, lr_g=1e-3, blur=0.0),  # VEEGAN protocol's batch and hidden sizes [I]
     "images": dict(z_dim=100, batch=64, lr_g=2e-4, blur=1.0),  # [I]
 }
 TEMPERATURE = 6e-6  # sgld tau: the mean cc noise level over a default ring run (seed 0), so both arms inject as much [I]
@@ -88,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("method")
     g.add_argument("--noise", default="cc", choices=["none", "sgld", "cc"], help="D's injected noise (eq. 10, 11)")
     g.add_argument("--loss", default="gan", choices=["gan", "wgan"], help="GAN (eq. 9) or WGAN objective")
-    g.add_argument("--lr-d", type=float, default=0.1, help="Langevin step size eps of D")
+    g.add_argument("--lr-d", type=float, default=None, help="Langevin step size eps of D (0.1; 1e-3 with --d-optimizer adam)")
+    g.add_argument("--d-optimizer", default="sgd", choices=["sgd", "adam"],
+                   help="D's drift: eq. 10's gradient step (sgd), or Adam's step, the noise added alike (ours)")
     g.add_argument("--prior-std", type=float, default=10.0, help="std s of D's Gaussian prior P(theta)")
     g.add_argument("--temperature", type=float, default=TEMPERATURE, help="--noise sgld: eta ~ N(0, tau I)")
     g.add_argument("--blur", type=float, default=None, help="coarse-graining lambda (points 0, images 1 pixel)")
@@ -97,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
     g.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (1e-3 points, 2e-4 images)")
+    g.add_argument("--saturating-g", action="store_true", help="G minimises eq. 6's log(1 - D) (default: -log D)")
     g.add_argument("--critic-steps", type=int, default=None, help="D steps per G step (gan 1, wgan 5)")
     g.add_argument("--clip", type=float, default=0.01, help="--loss wgan: weight clip")
     g = p.add_argument_group("evaluation")
@@ -117,11 +130,12 @@ class LangevinSGD(torch.optim.Optimizer):
     The first-order simplification of CCAdL the paper uses, not CCAdL itself."""
 
     def __init__(self, params, lr: float, prior_std: float = math.inf, noise: str = "cc", temperature: float = 1.0,
-                 generator: torch.Generator | None = None):
+                 generator: torch.Generator | None = None, adam_betas: tuple[float, float] | None = None):
         if noise not in ("none", "sgld", "cc"):
             raise ValueError(f"noise must be none, sgld or cc, not {noise}")
         super().__init__(params, dict(lr=lr, prior_std=prior_std))
         self.noise, self.temperature, self.generator, self.t = noise, temperature, generator, 0
+        self.adam_betas = adam_betas  # drift = Adam's step instead of eps * grad (--d-optimizer adam, ours)
 
     @torch.no_grad()
     def step(self, variances: list[torch.Tensor] | None = None) -> None:
@@ -135,7 +149,15 @@ class LangevinSGD(torch.optim.Optimizer):
                 v = next(variances) if self.noise == "cc" else None
                 if p.grad is None:
                     continue
-                p.add_(p.grad + (p / s ** 2 if math.isfinite(s) else 0), alpha=-eps)
+                drift = p.grad + (p / s ** 2 if math.isfinite(s) else 0)
+                if self.adam_betas is not None:  # Adam's bias-corrected step on the same gradient of U
+                    (b1, b2), state = self.adam_betas, self.state[p]
+                    if "m" not in state:
+                        state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                    state["m"].mul_(b1).add_(drift, alpha=1 - b1)
+                    state["v"].mul_(b2).addcmul_(drift, drift, value=1 - b2)
+                    drift = (state["m"] / (1 - b1 ** self.t)) / ((state["v"] / (1 - b2 ** self.t)).sqrt() + 1e-8)
+                p.add_(drift, alpha=-eps)
                 if self.noise == "none":
                     continue
                 if self.noise == "cc":
@@ -226,9 +248,12 @@ def example_objective(d_real: torch.Tensor, d_fake: torch.Tensor, loss: str) -> 
     return -F.softplus(-d_real) - F.softplus(d_fake)
 
 
-def generator_loss(d_fake: torch.Tensor, loss: str) -> torch.Tensor:
-    """Non-saturating -E[log D(A(G(z)))] = softplus(-logit); WGAN: -E[D(A(G(z)))]."""
-    return (-d_fake if loss == "wgan" else F.softplus(-d_fake)).mean()
+def generator_loss(d_fake: torch.Tensor, loss: str, saturating: bool = False) -> torch.Tensor:
+    """Non-saturating -E[log D(A(G(z)))] = softplus(-logit) (ours); `saturating`: the paper's eq. 6,
+    L_G = E[log(1 - D(A(G(z))))] = -softplus(logit), minimised. WGAN: -E[D(A(G(z)))]."""
+    if loss == "wgan":
+        return -d_fake.mean()
+    return (-F.softplus(d_fake) if saturating else F.softplus(-d_fake)).mean()
 
 
 def per_example_gradients(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels, loss: str) -> dict:
@@ -326,7 +351,7 @@ def train_step(G, D, opt_d: LangevinSGD, opt_g, real, labels, args, gens: dict, 
                 for p in D.parameters():
                     p.clamp_(-args.clip, args.clip)
     fake = G(torch.randn(len(real), args.z_dim, generator=gens["z"], device=real.device), *cond)
-    loss_g = generator_loss(D(coarse_grain(fake, lam, gens["blur"]), *cond), args.loss)
+    loss_g = generator_loss(D(coarse_grain(fake, lam, gens["blur"]), *cond), args.loss, args.saturating_g)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
@@ -428,6 +453,7 @@ def main(argv=None) -> dict:
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.critic_steps = args.critic_steps or (5 if args.loss == "wgan" else 1)
+    args.lr_d = args.lr_d if args.lr_d is not None else (1e-3 if args.d_optimizer == "adam" else 0.1)
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     if args.batch < 2 or args.steps < 1 or args.lr_d <= 0 or args.prior_std <= 0 or args.blur < 0 or args.temperature < 0:
         raise common.UserError("need --batch >= 2, --steps >= 1, --lr-d > 0, --prior-std > 0, --blur >= 0, --temperature >= 0")
@@ -447,7 +473,8 @@ def main(argv=None) -> dict:
     G, D = (net.to(device) for net in build_networks(ds, args))
     gens = {"data": torch.Generator().manual_seed(args.seed), "z": torch.Generator(device).manual_seed(args.seed + 1),
             "blur": torch.Generator(device).manual_seed(args.seed + 2), "eta": torch.Generator(device).manual_seed(args.seed + 3)}
-    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, gens["eta"])
+    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, gens["eta"],
+                        (0.5, 0.999) if args.d_optimizer == "adam" else None)
     opt_g = torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999))
 
     reference, classifier = None, None

@@ -26,14 +26,18 @@ Settings and their sources ([V] read in the official notebook / PacGAN's code, [
   ReLU on concat(z, x); F's output is the mean of N(F(x), I), so z_g = F(x) + N(0, I); d = half
   the squared error summed over z's dimensions (the Gaussian's negative log-likelihood), weight 1;
   Adam lr 1e-3, beta1 0.5; batch 500. The notebook trains 100,000 iterations; our default is
-  shorter (below) and the README gives the length of every reported run.
-* Images: DCGAN networks (5x5, stride 2), z 100 + epsilon, Adam 2e-4, beta1 0.5, batch 64 [V PacGAN's
-  stacked-MNIST VEEGAN config]; F a DCGAN encoder; D(z, x) = MLP(concat(conv features of x, z)) [I:
+  shorter (below) and the README gives the length of every reported run. Initialisation is
+  PyTorch's default (uniform, scaled by fan-in, biases too) [I]; the notebook's is TF-slim's,
+  Glorot-uniform weights and zero biases (`--init glorot`; README: it does not change the slow start).
+* Images: DCGAN networks (5x5, stride 2), z 100 + epsilon, Adam 2e-4, beta1 0.5, batch 64 [V: PacGAN's
+  stacked-MNIST DCGAN, with which PacGAN ran VEEGAN's protocol; not a configuration of VEEGAN's own];
+  F a DCGAN encoder; D(z, x) = MLP(concat(conv features of x, z)) [I:
   the paper's image networks live in its appendix, which no available source reproduces].
 * The plain GAN uses the standard non-saturating loss -log sigma(D(G(z))) [I]; ALI the non-saturating
   form of its adversarial game for both G and F [I, as in Dumoulin et al.'s code].
-* Data: built-in mixtures are trained in the paper's units (the generator's output is linear); a
-  user's points are mapped by the affine map printed at start; images into [-1, 1].
+* Data: built-in mixtures are trained in the paper's units (the generator's output is linear);
+  `--standardise` maps them, as a user's points always are, by the affine map printed at start
+  (per-coordinate centre, one scale, so distances keep their shape); images into [-1, 1].
 * Evaluation (VEEGAN protocol): 2,500 samples, nearest mode, high quality within 3 sigma (2-D) or
   10 sigma (1200-D), modes = nearest modes of >= 1 high-quality sample, averaged over 5 runs. In
   1200-D the 10-sigma rule fails even for real data (0 %), so a calibrated share (the radius that
@@ -73,7 +77,7 @@ import metrics
 
 PRESETS = {
     "mlp": dict(z_dim=254, batch=500, lr=1e-3, hidden=128),  # official notebook [V]
-    "dcgan": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's VEEGAN stacked-MNIST config [V]; hidden [I]
+    "dcgan": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's stacked-MNIST DCGAN [V]; hidden [I]
 }
 BETA1 = 0.5  # [V] notebook and PacGAN
 
@@ -90,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension (254 points, 100 images)")
     g.add_argument("--hidden", type=int, default=None, help="hidden units of the MLPs (128 points) / of D's head (images)")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate for all networks (1e-3 points, 2e-4 images)")
+    g.add_argument("--init", default="torch", choices=["torch", "glorot"],
+                   help="point MLPs: PyTorch's default, or the notebook's Glorot weights and zero biases")
+    g.add_argument("--standardise", action="store_true",
+                   help="train a built-in mixture through the affine map user points get (default: the paper's units)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, 26,000 stacked MNIST, else 2,000)")
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
@@ -114,6 +122,14 @@ class JointDiscriminator(nn.Module):
         return self.head(torch.cat([z, self.x_features(x)], 1)).flatten()
 
 
+def glorot_init(net: nn.Module) -> None:
+    """The notebook's initialisation (TF-slim's default): Glorot-uniform weights, zero biases."""
+    for m in net.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 def build_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module | None, nn.Module]:
     """G([z, epsilon]) -> x, F(x) -> mean of p(z|x) (None for the plain GAN), D (joint, or on x for the GAN)."""
     g_in, h = args.z_dim + args.extra_noise, args.hidden
@@ -122,6 +138,8 @@ def build_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, 
         G = common.mlp([g_in, h, h, d])
         F_ = common.mlp([d, h, h, args.z_dim])
         D = JointDiscriminator(nn.Identity(), d, args.z_dim, h) if method != "gan" else common.mlp([d, h, 1])
+        for net in (G, F_, D) if args.init == "glorot" else ():
+            glorot_init(net)
         return G, (None if method == "gan" else F_), D
     c, size = ds.shape[0], ds.shape[1]
     G = common.dcgan_generator(g_in, c, size)
@@ -306,8 +324,9 @@ def main(argv=None) -> dict:
     device = common.get_device(args.device)
     common.seed_everything(args.seed)
 
-    # Built-in mixtures train in the paper's units (linear G output); user points and images are mapped.
-    builtin = ds.kind == "points" and ds.array is None
+    # Built-in mixtures train in the paper's units (linear G output) unless --standardise; user points
+    # and images are always mapped. Samples and metrics are in the data's own units either way.
+    builtin = ds.kind == "points" and ds.array is None and not args.standardise
     center, scale, to_model, from_model = ds.model_maps(identity=builtin)
     args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
 

@@ -1,13 +1,18 @@
 """The Langevin discriminator against the plain one: ring and grid, no noise / SGLD / covariance-controlled.
 
     python benchmarks/langevin.py --steps 5000                   # 2 data sets x 3 noise arms x 5 seeds
-    python benchmarks/langevin.py --datasets ring --seeds 2 --tag wgan -- --loss wgan
+    python benchmarks/langevin.py --seeds 3 --eps 0.02 0.05 0.1 0.2 0.5 --arms none sgld cc none+blur cc+blur
+                                                                 # the step-size sweep, every arm alike
+    python benchmarks/langevin.py --datasets ring --seeds 3 --tag adam -- --d-optimizer adam
 
-Every arm shares networks, step size, prior, batch, steps and seed; only D's injected noise
-differs. Runs go to benchmarks/runs/langevin-<data>-<noise>-<steps>[-<tag>]-s<seed>; finished ones
-are not redone and interrupted ones resume, `--jobs` at a time. Results:
-benchmarks/results/langevin_table[-<tag>].md / .json (per-seed numbers) and .png (the noise level
-over training of seed 0 of every arm, and its final level lines). Flags after `--` go to every run.
+Every arm shares networks, step size, prior, batch, steps and seed; only D's injected noise (and, for
+the `+blur` arms, the coarse-graining of eq. 9: instance noise of std `--blur` lowered linearly to 0
+over the first half of the run) differs. Runs go to
+benchmarks/runs/langevin-<data>-<arm>-<steps>[-eps<eps>][-<tag>]-s<seed>; finished ones are not
+redone and interrupted ones resume, `--jobs` at a time. Results: benchmarks/results/langevin_table[-<tag>]
+.md / .json (per-seed numbers) and .png (seed 0 of every arm: final level lines and the noise level
+over training); with several --eps, also langevin_sweep[-<tag>].md / .json (modes and EMD against
+eps). Flags after `--` go to every run.
 """
 from __future__ import annotations
 
@@ -20,7 +25,45 @@ import numpy as np
 from runner import ROOT, common, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "langevin_gan.py")
-NOISES = ["none", "sgld", "cc"]
+ARMS = ["none", "sgld", "cc", "none+blur", "cc+blur"]
+N_MODES = {"ring": 8, "grid": 25, "hd": 10}
+
+
+def arm_flags(arm: str, args) -> list[str]:
+    noise, blurred = arm.split("+")[0], arm.endswith("+blur")
+    flags = ["--noise", noise]
+    return [*flags, "--blur", str(args.blur), "--blur-decay-steps", str(args.steps // 2)] if blurred else flags
+
+
+def summarise(dirs: list[str]) -> dict:
+    finals, logs = zip(*(load(d) for d in dirs))
+    cell = {k: [f.get(k) for f in finals] for k in ("modes", "hq", "kl", "emd", "emd_floor", "final_noise_level",
+                                                    "wall_s", "steps_per_s")}
+    cell["noise_level_per_eval"] = [[r["noise_level"] for r in log] for log in logs]
+    cell["steps_evaluated"] = [r["step"] for r in logs[0]]
+    cell["modes_per_eval"] = [[r.get("modes") for r in log] for log in logs]
+    cell["emd_per_eval"] = [[r.get("emd") for r in log] for log in logs]
+    return cell
+
+
+def first_step_with_all_modes(cell: dict, n_modes: int) -> str:
+    """Per seed, the first evaluated step at which every mode is hit ('–' if none): the paper's 'speed-up'."""
+    steps = []
+    for modes in cell["modes_per_eval"]:
+        hit = [s for s, m in zip(cell["steps_evaluated"], modes) if m == n_modes]
+        steps.append(str(hit[0]) if hit else "–")
+    return " ".join(steps)
+
+
+def table_row(data: str, arm: str, cell: dict) -> str:
+    n_modes = N_MODES.get(data)
+    modes = f"{mean_std(cell['modes'], 1)} / {n_modes}" if n_modes else "–"
+    first_noise = np.mean([levels[0] for levels in cell["noise_level_per_eval"]])
+    return (f"| {data} | {arm} | {modes} | {mean_std(cell['hq'], 1) if n_modes else '–'} | "
+            f"{mean_std(cell['kl'], 3) if n_modes else '–'} | {mean_std(cell['emd'], 3)} "
+            f"({np.mean(cell['emd_floor']):.3f}) | {first_noise:.2e} → {np.mean(cell['final_noise_level']):.2e} | "
+            f"{np.mean(cell['steps_per_s']):.0f} | {' '.join(str(m) for m in cell['modes']) if n_modes else ''} | "
+            f"{' '.join(f'{e:.2f}' for e in cell['emd'])} | {first_step_with_all_modes(cell, n_modes) if n_modes else ''} |")
 
 
 def main(argv=None) -> None:
@@ -29,7 +72,11 @@ def main(argv=None) -> None:
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "star"])
-    p.add_argument("--noises", nargs="+", default=NOISES, choices=NOISES)
+    p.add_argument("--arms", "--noises", nargs="+", default=ARMS[:3], choices=ARMS,
+                   help="D's noise, with or without coarse-graining (+blur)")
+    p.add_argument("--eps", nargs="+", type=float, default=None,
+                   help="D's step sizes (default: the script's own, 0.1); several give the sweep table")
+    p.add_argument("--blur", type=float, default=0.2, help="starting coarse-graining lambda of the +blur arms")
     p.add_argument("--seeds", type=int, default=5, help="seeds per arm (VEEGAN protocol: 5)")
     p.add_argument("--steps", type=int, default=5000, help="generator steps per run")
     p.add_argument("--tag", default="", help="added to the run folders' and the table's names, for runs with extra flags")
@@ -38,41 +85,57 @@ def main(argv=None) -> None:
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the outputs go")
     args = p.parse_args(argv)
     tag = f"-{args.tag}" if args.tag else ""
-    arms = [(d, n) for d in args.datasets for n in args.noises]
-    runs = {a: [os.path.join(args.runs, f"langevin-{a[0]}-{a[1]}-{args.steps}{tag}-s{s}") for s in range(args.seeds)]
-            for a in arms}
-    run_all([(SCRIPT, d, ["--dataset", data, "--noise", noise, "--seed", str(seed), "--steps", str(args.steps), *extra])
-             for (data, noise), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
-    rows, summary = [], {}
-    for (data, noise), dirs in runs.items():
-        finals, logs = zip(*(load(d) for d in dirs))
-        cell = summary.setdefault(data, {})[noise] = {
-            k: [f.get(k) for f in finals] for k in ("modes", "hq", "kl", "emd", "emd_floor", "final_noise_level",
-                                                     "wall_s", "steps_per_s")}
-        cell["noise_level_per_eval"] = [[r["noise_level"] for r in log] for log in logs]
-        n_modes = {"ring": 8, "grid": 25, "hd": 10}.get(data)
-        modes = f"{mean_std(cell['modes'], 1)} / {n_modes}" if n_modes else "–"
-        first_noise = np.mean([levels[0] for levels in cell["noise_level_per_eval"]])
-        rows.append(f"| {data} | {noise} | {modes} | {mean_std(cell['hq'], 1) if n_modes else '–'} | "
-                    f"{mean_std(cell['kl'], 3) if n_modes else '–'} | {mean_std(cell['emd'], 3)} "
-                    f"({np.mean(cell['emd_floor']):.3f}) | {first_noise:.2e} → {np.mean(cell['final_noise_level']):.2e} | "
-                    f"{np.mean(cell['steps_per_s']):.0f} | {' '.join(str(m) for m in cell['modes']) if n_modes else ''} | "
-                    f"{' '.join(f'{e:.2f}' for e in cell['emd'])} |")
+    blur_tag = f"-blur{args.blur:g}" if args.blur != 0.2 else ""
+    eps_list = args.eps or [None]
+    cells = [(d, a, e) for e in eps_list for d in args.datasets for a in args.arms]
+
+    def run_dir(data, arm, eps, seed):
+        arm_name = arm + (blur_tag if arm.endswith("+blur") else "")
+        eps_name = f"-eps{eps:g}" if eps is not None else ""
+        return os.path.join(args.runs, f"langevin-{data}-{arm_name}-{args.steps}{eps_name}{tag}-s{seed}")
+
+    runs = {c: [run_dir(*c, s) for s in range(args.seeds)] for c in cells}
+    run_all([(SCRIPT, d, ["--dataset", data, *arm_flags(arm, args), "--seed", str(seed), "--steps", str(args.steps),
+                          *(["--lr-d", str(eps)] if eps is not None else []), *extra])
+             for (data, arm, eps), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
+    summary = {f"{data} {arm} eps {eps if eps is not None else 'default'}": summarise(dirs)
+               for (data, arm, eps), dirs in runs.items()}
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
-    header = (f"{args.seeds} seeds, {args.steps} steps each, 2,500 samples per run (VEEGAN protocol){flags_text}.\n\n"
-              "| data | noise | modes | HQ % | KL | EMD (floor) | mean I_t first eval → last | steps/s | modes per seed | "
-              "EMD per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    name = os.path.join(args.results, f"langevin_table{tag}")
-    write_outputs(name, header, rows, summary, args)
-    pictures, captions = [], []
-    for (data, noise), dirs in runs.items():
-        for picture in ("samples.png", "noise_level.png"):
-            path = os.path.join(dirs[0], picture)
-            if os.path.isfile(path):
-                pictures.append(path)
-                captions.append(f"{data} {noise} seed 0" if picture == "samples.png" else "")
-    common.tile_png(name + ".png", pictures, 2, captions)
-    print(f"wrote {name}.png")
+    blur_text = f"; +blur: lambda {args.blur:g} -> 0 over {args.steps // 2} steps" if any("+" in a for a in args.arms) else ""
+    for eps in eps_list:
+        rows = [table_row(data, arm, summary[f"{data} {arm} eps {eps if eps is not None else 'default'}"])
+                for data in args.datasets for arm in args.arms]
+        eps_text = f"; eps {eps:g}" if eps is not None else ""
+        header = (f"{args.seeds} seeds, {args.steps} steps each, 2,500 samples per run (VEEGAN protocol)"
+                  f"{eps_text}{blur_text}{flags_text}.\n\n"
+                  "| data | noise | modes | HQ % | KL | EMD (floor) | mean I_t first eval → last | steps/s | modes per seed | "
+                  "EMD per seed | first step with every mode, per seed |\n"
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        name = os.path.join(args.results, f"langevin_table{tag}" + (f"-eps{eps:g}" if len(eps_list) > 1 else ""))
+        write_outputs(name, header, rows, {k: v for k, v in summary.items() if k.endswith(f"eps {eps if eps is not None else 'default'}")}, args)
+        pictures, captions = [], []
+        for (data, arm, e), dirs in runs.items():
+            for picture in ("samples.png", "noise_level.png") if e == eps else ():
+                path = os.path.join(dirs[0], picture)
+                if os.path.isfile(path):
+                    pictures.append(path)
+                    captions.append(f"{data} {arm} seed 0" if picture == "samples.png" else "")
+        common.tile_png(name + ".png", pictures, 2, captions)
+        print(f"wrote {name}.png")
+    if len(eps_list) > 1:  # the sweep: one row per data set and arm, one column per eps
+        rows = []
+        for data in args.datasets:
+            for arm in args.arms:
+                cols = []
+                for eps in eps_list:
+                    cell = summary[f"{data} {arm} eps {eps}"]
+                    cols.append(f"{np.mean(cell['modes']):.1f} ({' '.join(str(m) for m in cell['modes'])}); "
+                                f"{np.mean(cell['emd']):.2f}")
+                rows.append(f"| {data} | {arm} | " + " | ".join(cols) + " |")
+        header = (f"{args.seeds} seeds, {args.steps} steps each{blur_text}{flags_text}. Each cell: mean modes "
+                  "(per seed); mean EMD.\n\n| data | arm | " + " | ".join(f"eps {e:g}" for e in eps_list) + " |\n"
+                  "| --- | --- | " + " | ".join("---" for _ in eps_list) + " |")
+        write_outputs(os.path.join(args.results, f"langevin_sweep{tag}"), header, rows, summary, args)
 
 
 if __name__ == "__main__":

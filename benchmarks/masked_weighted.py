@@ -3,6 +3,9 @@
     python benchmarks/masked_weighted.py table --loss wgan   # Fig. 2 table: constant, masked, weighted,
                                                              # masked at generation; EMD curves (PNG)
     python benchmarks/masked_weighted.py rates --loss wgan   # Fig. 4: final EMD against the masking rate
+    python benchmarks/masked_weighted.py arc --loss gan --steps 4000  # the masked prior's arc: G against the mask
+    python benchmarks/masked_weighted.py table --steps 15000 --tag clip -- --wgan-penalty clip --optimizer rmsprop --lr-d 1e-4
+                                                             # the paper's literal WGAN (weight clipping, RMSProp)
 
 Every arm shares every setting but the prior. Runs go to benchmarks/runs/, in folders named after
 the loss and step count (flags after `--` add a hash of them): a finished run, one with
@@ -13,6 +16,7 @@ Flags after `--` go to every run of masked_weighted_gan.py (e.g. `-- --lr 1e-3`)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -63,11 +67,11 @@ def table(args, extra: list[str]) -> None:
                     f"{mean_std(summary[arm]['best_emd']) if 'best_emd' in summary[arm] else '—'} | {paper or '—'} | "
                     f"{' '.join(f'{e:.3f}' for e in summary[arm]['emd'])} |")
     floor = float(np.mean(summary["constant"]["emd_floor"]))
-    name = os.path.join(args.results, f"masked_weighted_{args.loss}")
+    name = os.path.join(args.results, f"masked_weighted_{args.loss}{'-' + args.tag if args.tag else ''}")
     header = ("| prior | final EMD (mean ± std) | floor | n | modes /8 | HQ % | KL | best EMD during training | "
               "paper EMD | final EMD per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     write_outputs(name, header, rows, summary, args)
-    common.line_plot_png(name + "_curves.png", curves, f"ring, {args.loss}: EMD over training ({args.seeds} seeds)",
+    common.line_plot_png(name + "_curves.png", curves, f"ring, {args.loss}{' ' + args.tag if args.tag else ''}: EMD over training ({args.seeds} seeds)",
                          "generator step", "EMD", hlines={"data floor": floor})
 
 
@@ -85,7 +89,7 @@ def rates(args, extra: list[str]) -> None:
         summary[str(r)] = {k: [f[k] for f in finals] for k in ("emd", "emd_floor", "modes", "hq", "kl")}
         rows.append(f"| {r:.1f} | {mean_std(summary[str(r)]['emd'])} | {np.mean(summary[str(r)]['emd_floor']):.4f} | "
                     f"{mean_std(summary[str(r)]['modes'], 1)} | {' '.join(f'{e:.3f}' for e in summary[str(r)]['emd'])} |")
-    name = os.path.join(args.results, f"masked_weighted_rates_{args.loss}")
+    name = os.path.join(args.results, f"masked_weighted_rates_{args.loss}{'-' + args.tag if args.tag else ''}")
     header = "| rate r | EMD (mean ± std) | floor | modes /8 | EMD per seed |\n| --- | --- | --- | --- | --- |"
     write_outputs(name, header, rows, summary, args)
     emd = np.array([summary[str(r)]["emd"] for r in grid])
@@ -95,22 +99,84 @@ def rates(args, extra: list[str]) -> None:
                          "EMD", hlines={"data floor": floor})
 
 
+def arc(args, extra: list[str]) -> None:
+    """Why the masked prior draws an arc with the standard GAN loss: G against the mask.
+
+    For the masked runs of `table` (same folders, reused when finished): G's samples under the uniform
+    prior (the run re-evaluated with --sample-prior constant), the masked samples it was scored on,
+    and how much of D's score over G's samples a plane explains (R^2 of s ~ a + b . G(z)): a tilted
+    plane's median cut keeps a half-plane, i.e. an arc of the ring."""
+    import torch
+    sys.path.insert(0, ROOT)
+    import data as datasets
+    import masked_weighted_gan as mw
+
+    base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.eval_every), *extra]
+    tag = settings_tag("table", args, extra)
+    masked = [os.path.join(args.runs, f"{tag}-masked-s{seed}") for seed in range(args.seeds)]
+    uniform = [os.path.join(args.runs, f"{tag}-masked_under_uniform-s{seed}") for seed in range(args.seeds)]
+    run_all([(SCRIPT, d, ["--prior", "masked", *base, "--seed", str(seed)]) for seed, d in enumerate(masked)], args.jobs)
+    for trained, copy in zip(masked, uniform):
+        if not os.path.isfile(os.path.join(copy, "final_metrics.json")):
+            os.makedirs(copy, exist_ok=True)
+            for name in ("args.json", "ckpt.pt"):
+                shutil.copyfile(os.path.join(trained, name), os.path.join(copy, name))
+    run_all([(SCRIPT, d, ["--sample-prior", "constant"]) for d in uniform], args.jobs)
+    rows, summary, pictures, captions = [], {}, [], []
+    ds = datasets.ring()
+    for seed, (trained, copy) in enumerate(zip(masked, uniform)):
+        with open(os.path.join(trained, "args.json")) as f:
+            run_args = argparse.Namespace(**json.load(f))
+        G, D = mw.build_networks("mlp", ds, run_args.z_dim)
+        state = common.load_checkpoint(os.path.join(trained, "ckpt.pt"))
+        G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
+        z = mw.sample_uniform_prior(run_args.presample, run_args.z_dim, torch.Generator().manual_seed(seed))
+        with torch.no_grad():
+            x = G(z)
+            scores = mw.prior_scores(G, D, z).double().numpy()
+        design = np.column_stack([np.ones(len(z)), x.double().numpy()])
+        coef, *_ = np.linalg.lstsq(design, scores, rcond=None)
+        r2 = 1 - np.sum((scores - design @ coef) ** 2) / np.sum((scores - scores.mean()) ** 2)
+        kept = scores >= np.quantile(scores, 1 - run_args.rate)
+        center, scale, _, from_model = ds.model_maps()
+        points = from_model(x).numpy()
+        angle = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
+        tilt = np.degrees(np.arctan2(coef[2], coef[1]))
+        (f_masked, _), (f_uniform, _) = load(trained), load(copy)
+        summary[f"s{seed}"] = dict(r2=float(r2), tilt_deg=float(tilt), masked=f_masked, uniform=f_uniform,
+                                   kept_angle_mean=float(np.degrees(np.angle(np.exp(1j * np.radians(angle[kept])).mean()))))
+        rows.append(f"| {seed} | {f_uniform['modes']} | {f_uniform['emd']:.3f} | {f_masked['modes']} | {f_masked['emd']:.3f} | "
+                    f"{r2:.2f} | {tilt:.0f}° | {summary[f's{seed}']['kept_angle_mean']:.0f}° |")
+        extent = (-1.5, 1.5, -1.5, 1.5)
+        pictures += [common.heatmap(points, extent, f"seed {seed}: G(z), z uniform", ds.centers),
+                     common.heatmap(points[kept], extent, f"seed {seed}: the top {run_args.rate:g} by score", ds.centers)]
+    header = ("| seed | modes, G under the uniform prior | EMD | modes, masked prior | EMD | R² of the score as a plane "
+              "over G's samples | direction of the plane's rise | mean angle of the kept samples |\n"
+              "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    name = os.path.join(args.results, f"masked_weighted_arc_{args.loss}{'-' + args.tag if args.tag else ''}")
+    write_outputs(name, header, rows, summary, args)
+    common.tile_png(name + ".png", pictures, 2)
+    print(f"wrote {name}.png")
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("experiment", choices=["table", "rates"], help="table: the four priors; rates: Fig. 4 sweep")
+    p.add_argument("experiment", choices=["table", "rates", "arc"],
+                   help="table: the four priors; rates: Fig. 4 sweep; arc: the masked prior's arc, G against the mask")
     p.add_argument("--loss", default="wgan", choices=["wgan", "gan"], help="WGAN (paper a) or standard GAN (paper b)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per arm (default 5 for table, 3 for rates as in the paper)")
     p.add_argument("--steps", type=int, default=3000, help="generator steps per run")
     p.add_argument("--eval-every", type=int, default=250, help="evaluation interval for the EMD curves")
+    p.add_argument("--tag", default="", help="added to the result files' names, for runs with flags after --")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where tables and plots go")
     args = p.parse_args(argv)
-    args.seeds = args.seeds or (5 if args.experiment == "table" else 3)
-    (table if args.experiment == "table" else rates)(args, extra)
+    args.seeds = args.seeds or (3 if args.experiment == "rates" else 5)
+    {"table": table, "rates": rates, "arc": arc}[args.experiment](args, extra)
 
 
 if __name__ == "__main__":

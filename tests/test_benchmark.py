@@ -97,6 +97,24 @@ def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
     assert mixed.returncode == 2 and "two commands" in mixed.stderr
 
 
+def test_langevin_step_size_sweep_with_coarse_graining(tmp_path):
+    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "langevin.py"), "--datasets", "ring", "--arms", "none",
+           "cc+blur", "--eps", "0.05", "0.2", "--seeds", "1", "--steps", "4", "--runs", str(tmp_path / "runs"),
+           "--results", str(tmp_path / "res"), "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
+    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    sweep = (tmp_path / "res" / "langevin_sweep.md").read_text()
+    assert "| eps 0.05 | eps 0.2 |" in sweep and "| ring | cc+blur |" in sweep and "| ring | none |" in sweep
+    blurred = json.loads((tmp_path / "runs" / "langevin-ring-cc+blur-4-eps0.2-s0" / "args.json").read_text())
+    plain = json.loads((tmp_path / "runs" / "langevin-ring-none-4-eps0.05-s0" / "args.json").read_text())
+    assert (blurred["lr_d"], blurred["noise"], blurred["blur"], blurred["blur_decay_steps"]) == (0.2, "cc", 0.2, 2)
+    assert (plain["lr_d"], plain["noise"], plain["blur"]) == (0.05, "none", 0.0)
+    assert (tmp_path / "res" / "langevin_table-eps0.2.md").is_file()
+    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "4 of 4 runs already done" in second.stdout
+    assert (tmp_path / "res" / "langevin_sweep.md").read_text() == sweep
+
+
 def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
     sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
     import runner  # noqa: E402

@@ -1,3 +1,4 @@
+import json
 import math
 import os
 
@@ -42,6 +43,44 @@ def test_step_on_a_quadratic_matches_eq_10():
     assert math.isclose(theta.var().item(), 2 * 0.01 * (0.1 + 0.3 + 0.8) / 3, rel_tol=0.02)  # I_3: the 1/t average
     with pytest.raises(ValueError, match="variances"):
         lg.LangevinSGD([torch.nn.Parameter(torch.zeros(2))], 0.1, noise="cc").step()
+
+
+def test_adam_drift_is_adams_step_and_the_noise_is_added_alike():
+    torch.manual_seed(0)
+    grads = [torch.randn(5) for _ in range(4)]
+    plain, ours = torch.nn.Parameter(torch.ones(5)), torch.nn.Parameter(torch.ones(5))
+    adam = torch.optim.Adam([plain], 1e-2, betas=(0.5, 0.999), eps=1e-8)
+    langevin = lg.LangevinSGD([ours], 1e-2, noise="none", adam_betas=(0.5, 0.999))
+    for g in grads:  # without noise or prior: Adam itself
+        for p, opt in ((plain, adam), (ours, langevin)):
+            p.grad = g.clone()
+            opt.step()
+    torch.testing.assert_close(ours.detach(), plain.detach(), rtol=1e-6, atol=1e-7)
+    noisy = torch.nn.Parameter(torch.ones(200_000, dtype=torch.float64))
+    opt = lg.LangevinSGD([noisy], 1e-3, noise="cc", adam_betas=(0.5, 0.999), generator=torch.Generator().manual_seed(0))
+    noisy.grad = torch.ones_like(noisy)
+    opt.step([torch.full_like(noisy, 0.3)])
+    assert math.isclose(noisy.mean().item(), 1 - 1e-3, abs_tol=1e-4)  # Adam's first step moves by lr
+    assert math.isclose(noisy.var().item(), 2 * 1e-3 * 0.3, rel_tol=0.02)  # sqrt(2 eps) eta, eta ~ N(0, I_1)
+
+
+def test_generator_losses_on_logits():
+    logits = torch.tensor([-30.0, -1.0, 0.0, 2.0])
+    d = torch.sigmoid(logits.double())
+    torch.testing.assert_close(lg.generator_loss(logits, "gan").double(), -torch.log(d).mean(), rtol=1e-5, atol=1e-6)
+    saturating = lg.generator_loss(logits, "gan", saturating=True).double()
+    torch.testing.assert_close(saturating, torch.log1p(-d).mean(), rtol=1e-5, atol=1e-6)  # eq. 6: E log(1 - D)
+    assert lg.generator_loss(logits, "wgan", saturating=True) == -logits.mean()
+
+
+def test_d_optimizer_adam_runs_resumes_and_takes_its_own_step_size(tmp_path):
+    out, a = run(tmp_path, "--d-optimizer", "adam", "--steps", "8", "--ckpt-every", "4", "--eval-every", "4", name="a")
+    assert json.load(open(os.path.join(out, "args.json")))["lr_d"] == 1e-3
+    out_c, _ = run(tmp_path, "--d-optimizer", "adam", "--steps", "4", "--ckpt-every", "4", "--eval-every", "4", name="c")
+    c = lg.main(["--resume", out_c, "--steps", "8"])
+    assert a["emd"] == c["emd"] and a["final_noise_level"] == c["final_noise_level"]
+    _, sgd = run(tmp_path, "--steps", "8", "--ckpt-every", "4", "--eval-every", "4", name="sgd")
+    assert sgd["emd"] != a["emd"]
 
 
 @pytest.mark.parametrize("conditional", [False, True])

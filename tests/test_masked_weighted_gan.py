@@ -89,6 +89,20 @@ def test_pre_sample_resampling_follows_the_definitions():
     torch.testing.assert_close(w, w_shifted)  # blind to the critic's offset and scale
 
 
+def test_prior_scores_are_a_function_of_z_alone():
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 3))
+    D = torch.nn.Sequential(torch.nn.Dropout(0.5), torch.nn.Linear(3, 1))
+    z = torch.rand(50, 2)
+    first = mw.prior_scores(G, D, z)
+    torch.testing.assert_close(first, mw.prior_scores(G, D, z))  # dropout off: the same scores twice
+    torch.testing.assert_close(first[:10], mw.prior_scores(G, D, z[:10]))  # BN's running statistics, not the batch's
+    assert G.training and D.training  # both nets handed back in the mode they came in
+    G.eval()
+    mw.prior_scores(G, D, z)
+    assert not G.training and D.training
+
+
 def test_user_points_at_another_scale_are_judged_in_their_own_units(tmp_path):
     rng = np.random.default_rng(0)
     centers = 50 * np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) + [1000.0, -300.0]

@@ -63,13 +63,14 @@ def test_objectives_match_hand_computed_values():
     x, rec = torch.tensor([[1.0, 2.0], [0.0, 0.0]]), torch.tensor([[0.0, 0.0], [3.0, 0.0]])
     sig = lambda t: 1 / (1 + np.exp(-np.asarray(t)))  # noqa: E731
     adv = -np.mean(np.log(sig([1.0, -2.0])))
-    d = ((1 + 4) / 2 + 9 / 2) / 2
+    d = ((1 + 4) + 9) / 2  # the default d: squared Euclidean distance, batch mean
     log_d = np.mean(np.log(sig([0.5, 0.0])))
     t_g = mdgan.regularized_generator_loss(d_fake, x, rec, d_rec, 0.2, 0.4).item()
     assert t_g == pytest.approx(adv + 0.2 * d - 0.4 * log_d, rel=1e-6)
     assert mdgan.encoder_loss(x, rec, d_rec, 0.2, 0.4).item() == pytest.approx(0.2 * d - 0.4 * log_d, rel=1e-6)
     assert mdgan.manifold_loss(x, rec, d_rec, 0.2).item() == pytest.approx(0.2 * d - log_d, rel=1e-6)
-    assert mdgan.distance(x, rec, "sum").item() == pytest.approx((5 + 9) / 2)  # squared Euclidean, batch mean
+    assert mdgan.distance(x, rec, "mean").item() == pytest.approx((5 / 2 + 9 / 2) / 2)  # --distance mean
+    assert mdgan.build_parser().parse_args([]).distance == "sum"
     d_real = torch.tensor([2.0, 0.3])
     expected = -np.mean(np.log(sig([2.0, 0.3]))) - np.mean(np.log(1 - sig([1.0, -2.0])))
     assert mdgan.discriminator_loss(d_real, d_fake).item() == pytest.approx(expected, rel=1e-6)

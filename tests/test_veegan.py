@@ -126,3 +126,32 @@ def test_bad_input_one_line_error(tmp_path, capsys, flags, message):
     code, err = cli(capsys, *flags, "--out", str(tmp_path / "o"))
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_standardise_maps_a_builtin_mixture_and_reports_in_the_data_units(tmp_path):
+    untrained = ["--dataset", "hd", "--steps", "1", "--lr", "1e-12", "--eval-every", "1"]
+    raw_dir, raw = run(tmp_path, *untrained, name="raw")
+    std_dir, std = run(tmp_path, *untrained, "--standardise", name="std")
+    args = json.load(open(os.path.join(std_dir, "args.json")))
+    center, scale = np.asarray(args["affine_center"]), args["affine_scale"]
+    assert scale > 5 and json.load(open(os.path.join(raw_dir, "args.json")))["affine_scale"] == 1.0
+    raw_samples, std_samples = np.load(os.path.join(raw_dir, "samples.npy")), np.load(os.path.join(std_dir, "samples.npy"))
+    # an untrained G puts out about 0 in model units: raw runs sit at the origin, mapped ones at the data's centre
+    assert abs(raw_samples[:, 700:].mean()) < 0.5 and abs(std_samples[:, 700:].mean() - center[700:].mean()) < 0.5 * scale / 10
+    assert center[700:].mean() < -1
+    assert std["emd_floor"] == raw["emd_floor"]  # both judged against the same real data, in its own units
+    assert std["emd"] != raw["emd"]
+
+
+def test_glorot_init_is_the_notebooks():
+    args = veegan.build_parser().parse_args(["--init", "glorot", "--z-dim", "6", "--hidden", "16"])
+    G, F_, D = veegan.build_networks("veegan", data.ring(), args)
+    for net in (G, F_, D):
+        linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
+        assert linears and all(float(m.bias.detach().abs().max()) == 0 for m in linears)
+        for m in linears:
+            bound = (6 / (m.in_features + m.out_features)) ** 0.5
+            assert 0.8 * bound < float(m.weight.detach().abs().max()) <= bound
+    default = veegan.build_parser().parse_args(["--z-dim", "6", "--hidden", "16"])
+    G, _, _ = veegan.build_networks("veegan", data.ring(), default)
+    assert float(G[0].bias.detach().abs().max()) > 0  # PyTorch's default draws the biases too
