@@ -57,12 +57,11 @@ Run:
     python mdgan.py --dataset celeba --variant md --z-dim 200 --steps 100000  # GPU; Table 3
     python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
 Expected numbers (README.md "Mode-regularized GAN and MDGAN" has the tables, pictures and
-commands). MNIST, 5,000 CPU iterations, d summed (the default; 2 seeds): MODE score Reg-GAN 3.84,
-MDGAN 4.20 against the plain GAN's 2.42, no missing class; with `--distance mean` neither beats it.
-Points, 5 seeds, 2,500 samples, VEEGAN protocol, run with `--distance mean` (not yet re-run with the
-summed d): ring at 10,000 iterations, modes / HQ %: Reg-GAN 8.0 / 84, MDGAN 5.8 / 22, plain GAN
-1.6 / 3 (four seeds on no mode); grid at 20,000: Reg-GAN 25.0 / 66, MDGAN 25.0 / 72, plain GAN
-24.4 / 40. With `--z-dim 256` the ring advantage disappears.
+commands). Ring at 10,000 iterations, 5 seeds, 2,500 samples (VEEGAN protocol), modes / HQ %:
+Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6 (three seeds on no mode); grid: 24.8, 25.0 and
+21.2 modes. MNIST, 5,000 CPU iterations (2 seeds): MODE score Reg-GAN 3.84, MDGAN 4.20 against
+the plain GAN's 2.42, no missing class; with `--distance mean` neither variant beats the plain
+GAN. With `--z-dim 256` the ring advantage disappears (run with `--distance mean`).
 """
 from __future__ import annotations
 
