@@ -97,12 +97,12 @@ def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
     assert mixed.returncode == 2 and "two commands" in mixed.stderr
 
 
-def test_langevin_step_size_sweep_with_coarse_graining(tmp_path):
-    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "langevin.py"), "--datasets", "ring", "--arms", "none",
-           "cc+blur", "--eps", "0.05", "0.2", "--seeds", "1", "--steps", "4", "--runs", str(tmp_path / "runs"),
-           "--results", str(tmp_path / "res"), "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
+    bench = benchmark_module("langevin")  # in-process: its runs are still processes of their own
+    argv = ["--datasets", "ring", "--arms", "none", "cc+blur", "--eps", "0.05", "0.2", "--seeds", "1", "--steps", "4",
+            "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
+            "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
+    bench.main(argv)
     sweep = (tmp_path / "res" / "langevin_sweep.md").read_text()
     assert "| eps 0.05 | eps 0.2 |" in sweep and "| ring | cc+blur |" in sweep and "| ring | none |" in sweep
     blurred = json.loads((tmp_path / "runs" / "langevin-ring-cc+blur-4-eps0.2-s0" / "args.json").read_text())
@@ -110,8 +110,9 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path):
     assert (blurred["lr_d"], blurred["noise"], blurred["blur"], blurred["blur_decay_steps"]) == (0.2, "cc", 0.2, 2)
     assert (plain["lr_d"], plain["noise"], plain["blur"]) == (0.05, "none", 0.0)
     assert (tmp_path / "res" / "langevin_table-eps0.2.md").is_file()
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert "4 of 4 runs already done" in second.stdout
+    capsys.readouterr()
+    bench.main(argv)
+    assert "4 of 4 runs already done" in capsys.readouterr().out
     assert (tmp_path / "res" / "langevin_sweep.md").read_text() == sweep
 
 
