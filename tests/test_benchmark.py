@@ -128,3 +128,17 @@ def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
     assert "wrote" in open(os.path.join(good, "stdout.log")).read()  # the run's own output lands in its log
     assert "error: need --batch >= 2" in open(os.path.join(bad, "stdout.log")).read()
     assert not os.path.isfile(os.path.join(bad, "final_metrics.json"))
+
+
+def test_a_finished_run_whose_exit_status_the_fork_server_lost_counts_as_done(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    import runner  # noqa: E402
+    script = tmp_path / "exits_255.py"  # 255 is what the fork server reports when it loses a status
+    script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
+                      "if 'finish' in sys.argv:\n    open(os.path.join(out, 'final_metrics.json'), 'w').write('{}')\n"
+                      "os._exit(255)\n")
+    finished, crashed = str(tmp_path / "finished"), str(tmp_path / "crashed")
+    with pytest.raises(runner.common.UserError, match="1 runs failed"):
+        runner.run_all([(str(script), finished, ["finish"]), (str(script), crashed, [])], 2)
+    assert os.path.isfile(os.path.join(finished, "final_metrics.json"))
+    assert not os.path.isfile(os.path.join(crashed, "final_metrics.json"))
