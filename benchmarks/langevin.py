@@ -98,13 +98,14 @@ def main(argv=None) -> None:
     run_all([(SCRIPT, d, ["--dataset", data, *arm_flags(arm, args), "--seed", str(seed), "--steps", str(args.steps),
                           *(["--lr-d", str(eps)] if eps is not None else []), *extra])
              for (data, arm, eps), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
-    summary = {f"{data} {arm} eps {eps if eps is not None else 'default'}": summarise(dirs)
-               for (data, arm, eps), dirs in runs.items()}
+    def key(data, arm, eps):
+        return f"{data} {arm} eps {eps if eps is not None else 'default'}"
+
+    summary = {key(*cell): summarise(dirs) for cell, dirs in runs.items()}
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
     blur_text = f"; +blur: lambda {args.blur:g} -> 0 over {args.steps // 2} steps" if any("+" in a for a in args.arms) else ""
     for eps in eps_list:
-        rows = [table_row(data, arm, summary[f"{data} {arm} eps {eps if eps is not None else 'default'}"])
-                for data in args.datasets for arm in args.arms]
+        rows = [table_row(data, arm, summary[key(data, arm, eps)]) for data in args.datasets for arm in args.arms]
         eps_text = f"; eps {eps:g}" if eps is not None else ""
         header = (f"{args.seeds} seeds, {args.steps} steps each, 2,500 samples per run (VEEGAN protocol)"
                   f"{eps_text}{blur_text}{flags_text}.\n\n"
@@ -112,7 +113,7 @@ def main(argv=None) -> None:
                   "EMD per seed | first step with every mode, per seed |\n"
                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         name = os.path.join(args.results, f"langevin_table{tag}" + (f"-eps{eps:g}" if len(eps_list) > 1 else ""))
-        write_outputs(name, header, rows, {k: v for k, v in summary.items() if k.endswith(f"eps {eps if eps is not None else 'default'}")}, args)
+        write_outputs(name, header, rows, {key(d, a, e): summary[key(d, a, e)] for d, a, e in cells if e == eps}, args)
         pictures, captions = [], []
         for (data, arm, e), dirs in runs.items():
             for picture in ("samples.png", "noise_level.png") if e == eps else ():
@@ -128,7 +129,7 @@ def main(argv=None) -> None:
             for arm in args.arms:
                 cols = []
                 for eps in eps_list:
-                    cell = summary[f"{data} {arm} eps {eps}"]
+                    cell = summary[key(data, arm, eps)]
                     cols.append(f"{np.mean(cell['modes']):.1f} ({' '.join(str(m) for m in cell['modes'])}); "
                                 f"{np.mean(cell['emd']):.2f}")
                 rows.append(f"| {data} | {arm} | " + " | ".join(cols) + " |")
