@@ -59,8 +59,8 @@ Run:
 Expected numbers (README.md "Mode-regularized GAN and MDGAN" has the tables, pictures and
 commands). Ring at 10,000 iterations, 5 seeds, 2,500 samples (VEEGAN protocol), modes / HQ %:
 Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6 (three seeds on no mode); grid: 24.8, 25.0 and
-21.2 modes. MNIST, 5,000 CPU iterations (2 seeds): MODE score Reg-GAN 3.84, MDGAN 4.20 against
-the plain GAN's 2.42, no missing class; with `--distance mean` neither variant beats the plain
+21.2 modes. MNIST, 5,000 CPU iterations (3 seeds): MODE score Reg-GAN 3.65, MDGAN 3.98 against
+the plain GAN's 2.26, no missing class; with `--distance mean` neither variant beats the plain
 GAN. With `--z-dim 256` the ring advantage disappears (run with `--distance mean`).
 """
 from __future__ import annotations
