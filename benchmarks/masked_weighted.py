@@ -125,6 +125,7 @@ def arc(args, extra: list[str]) -> None:
     run_all([(SCRIPT, d, ["--sample-prior", "constant"]) for d in uniform], args.jobs)
     rows, summary, pictures, captions = [], {}, [], []
     ds = datasets.ring()
+    from_model, extent = ds.model_maps()[3], (-1.5, 1.5, -1.5, 1.5)
     for seed, (trained, copy) in enumerate(zip(masked, uniform)):
         with open(os.path.join(trained, "args.json")) as f:
             run_args = argparse.Namespace(**json.load(f))
@@ -139,7 +140,6 @@ def arc(args, extra: list[str]) -> None:
         coef, *_ = np.linalg.lstsq(design, scores, rcond=None)
         r2 = 1 - np.sum((scores - design @ coef) ** 2) / np.sum((scores - scores.mean()) ** 2)
         kept = scores >= np.quantile(scores, 1 - run_args.rate)
-        center, scale, _, from_model = ds.model_maps()
         points = from_model(x).numpy()
         angle = np.degrees(np.arctan2(points[:, 1], points[:, 0]))
         tilt = np.degrees(np.arctan2(coef[2], coef[1]))
@@ -148,7 +148,6 @@ def arc(args, extra: list[str]) -> None:
                                    kept_angle_mean=float(np.degrees(np.angle(np.exp(1j * np.radians(angle[kept])).mean()))))
         rows.append(f"| {seed} | {f_uniform['modes']} | {f_uniform['emd']:.3f} | {f_masked['modes']} | {f_masked['emd']:.3f} | "
                     f"{r2:.2f} | {tilt:.0f}° | {summary[f's{seed}']['kept_angle_mean']:.0f}° |")
-        extent = (-1.5, 1.5, -1.5, 1.5)
         pictures += [common.heatmap(points, extent, f"seed {seed}: G(z), z uniform", ds.centers),
                      common.heatmap(points[kept], extent, f"seed {seed}: the top {run_args.rate:g} by score", ds.centers)]
     header = ("| seed | modes, G under the uniform prior | EMD | modes, masked prior | EMD | R² of the score as a plane "
