@@ -296,6 +296,8 @@ class Progress:
         self.total, self.step, self.every, self.run_dir = total, start, max(1, every), run_dir
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.t0, self.s0 = 0, time.time(), start
+        self.window_sums: dict[str, torch.Tensor] = {}  # since the last metrics row
+        self.window_count = 0
         self.last: dict[str, float] = {}
         self.eval_s = self.last_eval_s = 0.0
 
@@ -314,7 +316,9 @@ class Progress:
         for k, v in losses.items():
             v = v.detach()
             self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+            self.window_sums[k] = self.window_sums[k] + v if k in self.window_sums else v.clone()
         self.count += 1
+        self.window_count += 1
         if step % self.every == 0 or step == self.total:
             self.last = {k: float(v) / self.count for k, v in self.sums.items()}
             check_finite(step, self.run_dir, **self.last)
@@ -325,6 +329,12 @@ class Progress:
             print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)} | "
                   f"eval {100 * self.eval_s / elapsed:.0f} %", flush=True)
             self.sums, self.count = {}, 0
+
+    def window_means(self) -> dict[str, float]:
+        """Mean of each loss since the previous call (or the start), for the metrics row; resets."""
+        means = {f"train_{k}": float(v) / self.window_count for k, v in self.window_sums.items()}
+        self.window_sums, self.window_count = {}, 0
+        return means
 
     def rate(self) -> float:
         return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)

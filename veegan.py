@@ -377,7 +377,8 @@ def main(argv=None) -> dict:
         if step % args.eval_every == 0 or step == args.steps:
             with progress.evaluating():
                 result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
+            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3),
+                        **progress.window_means(), **result})
             print(common.eval_line(result), flush=True)
         if step % args.ckpt_every == 0 or step == args.steps:
             common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))

@@ -87,6 +87,16 @@ def test_progress_flags_divergence(capsys):
         progress.update(4, loss=torch.tensor(1.0))
 
 
+def test_progress_window_means_cover_the_steps_since_the_last_row(capsys):
+    progress = common.Progress(total=6, every=4)
+    for step, value in enumerate([1.0, 2.0, 3.0], start=1):
+        progress.update(step, loss_d=torch.tensor(value))
+    assert progress.window_means() == {"train_loss_d": 2.0}
+    for step, value in enumerate([10.0, 20.0, 30.0], start=4):  # a progress line at 4 does not reset the window
+        progress.update(step, loss_d=torch.tensor(value))
+    assert progress.window_means() == {"train_loss_d": 20.0}
+
+
 @pytest.mark.parametrize("size", [28, 32, 64])
 def test_dcgan_shapes(size):
     G, D = common.dcgan_generator(10, 3, size), common.dcgan_discriminator(3, size)
