@@ -54,18 +54,6 @@ def mlp(sizes, activation=nn.ReLU, out_activation=None) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class Maxout(nn.Module):
-    """Maxout unit (Goodfellow et al. 2013), as in the original GAN's MNIST discriminator."""
-
-    def __init__(self, n_in: int, n_out: int, pieces: int):
-        super().__init__()
-        self.n_out, self.pieces = n_out, pieces
-        self.linear = nn.Linear(n_in, n_out * pieces)
-
-    def forward(self, x):
-        return self.linear(x).view(-1, self.n_out, self.pieces).amax(-1)
-
-
 def dcgan_generator(z_dim: int, channels: int, size: int, width: int = 64) -> nn.Sequential:
     """DCGAN generator (Radford et al. 2016): project, then 5x5 stride-2 transposed convs, BN+ReLU, tanh.
 
@@ -173,13 +161,12 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
 # ----------------------------------------------------------------------------- run folder, checkpoints
 
 def make_run_dir(args: argparse.Namespace, script: str) -> str:
-    """Create (or reuse, on resume) the run folder and write args.json; return its path."""
+    """Create (or reuse, on resume) the run folder; return its path (`Run.start` writes args.json)."""
     if args.out is None:
         name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{stamp}")
     os.makedirs(args.out, exist_ok=True)
-    write_json(os.path.join(args.out, "args.json"), vars(args))
     print(f"run folder: {args.out}")
     return args.out
 
@@ -338,6 +325,118 @@ class Progress:
 
     def rate(self) -> float:
         return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)
+
+
+class Run:
+    """The plumbing every script's `main` shares, so that `main` shows only what its method adds:
+
+        run = common.Run(args, "mdgan", ds, identity=builtin)   # device, seeds, affine map, run folder
+        nets, opts = build_networks(run.ds, args, run.device)    # the script's own networks
+        rng = run.generators()                                   # {"data": CPU stream, "z": device stream, ...}
+        for step in run.start(nets, opts, rng):                  # EMD reference or classifier, resume, args.json
+            losses = train_step(nets, opts, run.batch(rng), args, rng)
+            run.step_done(step, losses, lambda: evaluate(nets, run, args))   # log, evaluate, checkpoint
+        samples = run.end(lambda: evaluate(nets, run, args))    # samples.npy
+        write_pictures(nets, run, args, samples)
+        return run.finish(method=args.method)                   # final_metrics.json
+
+    Random streams: "data" (CPU, seed) draws real batches, "z" (the device, seed + 1) the noise, and
+    each further name the next seed; evaluation draws from its own fixed generator. The checkpoint
+    holds every network, every optimiser (as opt_<key>), the step and all streams."""
+
+    def __init__(self, args, script: str, ds, identity: bool = False, sigmoid_images: bool = False, digits=None):
+        """identity: train in the data's own units (built-in mixtures); sigmoid_images: image models
+        live in [0, 1] instead of tanh's [-1, 1]; digits: the MNIST set whose classifier judges a
+        stacked-MNIST run."""
+        self.args, self.ds, self.script, self.digits = args, ds, script, digits
+        args.eval_every = args.eval_every or max(1, args.steps // 10)
+        args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
+        self.device = get_device(args.device)
+        seed_everything(args.seed)
+        center, scale, self.to_model, self.from_model = ds.model_maps(identity=identity)
+        if sigmoid_images and ds.kind == "images":
+            to_model, from_model = self.to_model, self.from_model
+            self.to_model, self.from_model = (lambda x: (to_model(x) + 1) / 2), (lambda y: from_model(2 * y - 1))
+        args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
+        print(ds.description)
+        if not identity:
+            print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
+                  + (", then (x_model + 1) / 2 for the sigmoid" if sigmoid_images and ds.kind == "images" else ""))
+        self.dir = make_run_dir(args, script)
+        self.reference = self.classifier = self.result = self.samples = self.real_stats = None
+
+    def generators(self, *names: str) -> dict:
+        """{"data": CPU generator (seed), "z": device generator (seed + 1), name_i: seed + 1 + i}."""
+        gens = {"data": torch.Generator().manual_seed(self.args.seed)}
+        for i, name in enumerate(("z", *names), start=1):
+            gens[name] = torch.Generator(self.device).manual_seed(self.args.seed + i)
+        return gens
+
+    def start(self, nets: dict, opts: dict, rng: dict) -> range:
+        """Fix the evaluation's references (points: real samples and the EMD floor; labelled 28x28
+        images: the classifier), resume from ckpt.pt with --resume, write args.json; the steps left."""
+        import metrics  # metrics imports common, so not at the top
+        args, ds = self.args, self.ds
+        if ds.kind == "points":
+            self.reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
+                                                     os.path.dirname(os.path.abspath(self.dir)))
+            args.emd_n, args.emd_floor = self.reference.emd_n, self.reference.emd_floor
+            print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
+            if ds.centers is not None:
+                self.real_stats = metrics.mixture_stats(self.reference.real, ds)
+                print(f"real data: {self.real_stats['modes']} modes, high quality {self.real_stats['hq']:.2f} % by the "
+                      f"protocol's {ds.hq_sigmas:g}-sigma rule, {self.real_stats['hq_calibrated']:.2f} % calibrated")
+        judged = self.digits if self.digits is not None else ds
+        if judged.kind == "images" and judged.labels is not None and judged.shape == (1, 28, 28):
+            self.classifier, args.classifier_accuracy = metrics.get_classifier(judged, args.data_dir, self.device)
+            print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per image")
+        self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
+        self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
+        if args.resume:
+            self.start_step = restore_training_state(self.ckpt_path, self.state, *self.rng)
+        write_json(os.path.join(self.dir, "args.json"), vars(args))
+        self.log = MetricsLog(self.dir, resume_step=self.start_step if args.resume else None)
+        self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), run_dir=self.dir)
+        self.t0 = time.time()
+        return range(self.start_step + 1, args.steps + 1)
+
+    def batch(self, rng: dict, n: int | None = None) -> torch.Tensor:
+        """n (default --batch) real samples in model units on the device."""
+        return self.to_model(self.ds.sample(n or self.args.batch, rng["data"])).to(self.device)
+
+    def step_done(self, step: int, losses: dict, evaluate, row=None) -> tuple | None:
+        """Progress line; every eval_every steps evaluate() -> (result, samples), logged with the
+        mean losses since the last row and the dict row() returns; every ckpt_every steps the
+        checkpoint. Returns (result, samples) when it evaluated."""
+        self.progress.update(step, **losses)
+        evaluated = None
+        if step % self.args.eval_every == 0 or step == self.args.steps:
+            with self.progress.evaluating():
+                self.result, self.samples = evaluated = evaluate()
+            self.log.append({"step": step, "time": round(time.time() - self.t0, 2),
+                             "eval_s": round(self.progress.last_eval_s, 3), **(row() if row else {}),
+                             **self.progress.window_means(),
+                             **self.result})
+            print(eval_line(self.result), flush=True)
+        if step % self.args.ckpt_every == 0 or step == self.args.steps:
+            save_checkpoint(self.ckpt_path, training_state(self.state, step, *self.rng))
+        return evaluated
+
+    def end(self, evaluate) -> np.ndarray:
+        """The last evaluation (made afresh when a finished run is resumed); writes samples.npy."""
+        if self.start_step >= self.args.steps:
+            with self.progress.evaluating():
+                self.result, self.samples = evaluate()
+        np.save(os.path.join(self.dir, "samples.npy"), self.samples)
+        return self.samples
+
+    def finish(self, **extra) -> dict:
+        """final_metrics.json: the last evaluation's scalars, the timings, the seed and `extra`."""
+        final = {k: v for k, v in self.result.items() if not isinstance(v, list)}
+        final.update(step=self.args.steps, steps_per_s=round(self.progress.rate(), 2),
+                     wall_s=round(time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
+                     seed=self.args.seed, **extra)
+        return finish_run(self.dir, final)
 
 
 def format_seconds(s: float) -> str:

@@ -73,7 +73,6 @@ import argparse
 import functools
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -136,6 +135,16 @@ class LangevinSGD(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr, prior_std=prior_std))
         self.noise, self.temperature, self.generator, self.t = noise, temperature, generator, 0
         self.adam_betas = adam_betas  # drift = Adam's step instead of eps * grad (--d-optimizer adam, ours)
+        self.noise_history: list[list[float]] = []  # [step, noise_level()] rows, for Fig. 1d
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "t": self.t, "noise_history": torch.tensor(self.noise_history or [[0.0, 0.0]])}
+
+    def load_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        self.t = state.pop("t")
+        self.noise_history = [row for row in state.pop("noise_history").tolist() if row[0] > 0]
+        super().load_state_dict(state)
 
     @torch.no_grad()
     def step(self, variances: list[torch.Tensor] | None = None) -> None:
@@ -192,7 +201,16 @@ class Conditional(nn.Module):
         return out.unflatten(1, self.out_shape) if self.out_shape else out
 
 
-def build_networks(ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module]:
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+    """G and D (conditional on the label with --conditional), D's Langevin optimiser drawing its
+    noise from rng["eta"], and Adam for G."""
+    G, D = (net.to(device) for net in make_networks(ds, args))
+    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, rng["eta"],
+                        (0.5, 0.999) if args.d_optimizer == "adam" else None)
+    return {"G": G, "D": D}, {"g": torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999)), "d": opt_d}
+
+
+def make_networks(ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module]:
     if ds.kind == "points":
         return common.mlp([args.z_dim, 128, 128, ds.shape[0]]), common.mlp([ds.shape[0], 128, 1])
     x = int(np.prod(ds.shape))
@@ -322,9 +340,10 @@ def blur_level(args, step: int) -> float:
     return args.blur * max(0.0, 1 - step / args.blur_decay_steps)
 
 
-def train_step(G, D, opt_d: LangevinSGD, opt_g, real, labels, args, gens: dict, step: int) -> dict:
+def train_step(nets: dict, opts: dict, batch: tuple, args, rng: dict, step: int) -> dict:
     """`--critic-steps` Langevin steps of D (eq. 10, 11 with the per-example variance), then one
-    Adam step of G, all on coarse-grained samples (eq. 9)."""
+    Adam step of G, all on coarse-grained samples (eq. 9); batch = (real, labels or None)."""
+    (G, D), (opt_d, opt_g), (real, labels), gens = (nets["G"], nets["D"]), (opts["d"], opts["g"]), batch, rng
     lam = blur_level(args, step)
     cond = (labels,) if args.conditional else ()
     for _ in range(args.critic_steps):
@@ -355,7 +374,15 @@ def train_step(G, D, opt_d: LangevinSGD, opt_g, real, labels, args, gens: dict, 
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
+    if step % max(1, args.steps // 100) == 0:
+        opt_d.noise_history.append([step, opt_d.noise_level()])
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+
+
+def labelled_batch(run: common.Run, args, rng: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """--conditional: real images and their labels, the rows drawn as Dataset.sample draws them."""
+    idx = torch.randint(len(run.ds.array), (args.batch,), generator=rng["data"])
+    return run.to_model(run.ds.array[idx].float()).to(run.device), torch.as_tensor(run.ds.labels[idx.numpy()], device=run.device)
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -379,10 +406,12 @@ def discriminator_map(D, extent, to_model, res: int = 160) -> np.ndarray:
     return out.numpy()
 
 
-def evaluate(G, D, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
-    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
-    labels = torch.arange(args.eval_n, device=device) % 10 if args.conditional else None
-    samples = from_model(sample_generator(G, args.eval_n, args, gen, labels).cpu())
+def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
+    """The protocol's numbers on eval_n samples (conditional: ten of each label), from the same noise every time."""
+    ds, reference, classifier = run.ds, run.reference, run.classifier
+    gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
+    labels = torch.arange(args.eval_n, device=run.device) % 10 if args.conditional else None
+    samples = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen, labels).cpu())
     if ds.kind == "points":
         return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     images = samples.clamp(*ds.value_range)
@@ -416,8 +445,22 @@ def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to
     common.scalar_map_png(path, density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers, contours=level)
 
 
-def write_pictures(ds, args, samples: np.ndarray, run_dir: str, noise_rows: list) -> None:
+def write_snapshot(nets: dict, run: common.Run, args, step: int) -> None:
+    """level_lines_<step>.png at a third, two thirds and the end of the run (2-D points), from fixed noise."""
+    if run.ds.kind == "points" and run.ds.shape == (2,) and step in {max(1, args.steps // 3), max(1, 2 * args.steps // 3), args.steps}:
+        gen = torch.Generator(run.device).manual_seed(args.seed)
+        now = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
+        write_level_lines(os.path.join(run.dir, f"level_lines_{step}.png"), now.numpy(), nets["D"], run.ds, args, step,
+                          run.to_model)
+
+
+def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
+    """samples.png (Fig. 1a-c level lines for 2-D points, an image grid), noise_level.png (Fig. 1d),
+    level_lines_<steps>.png, mode_hist.png or class_hist.png."""
+    ds, run_dir, noise_rows = run.ds, run.dir, run.state["opt_d"].noise_history
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    if ds.kind == "points" and ds.shape == (2,):
+        write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets["D"], ds, args, args.steps, run.to_model)
     if noise_rows:
         common.line_plot_png(os.path.join(run_dir, "noise_level.png"),
                              {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
@@ -442,9 +485,8 @@ def write_pictures(ds, args, samples: np.ndarray, run_dir: str, noise_rows: list
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv=None) -> dict:
-    args = common.parse_args(build_parser(), argv)
-    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+def apply_presets(args, ds) -> None:
+    """The paper's settings for the data family, wherever a flag was not given."""
     if ds.kind == "images" and ds.stack_index is not None:
         raise common.UserError("langevin_gan.py does not train on stacked-mnist; use veegan.py, or mnist here")
     if args.conditional and (ds.kind != "images" or ds.labels is None or ds.labels.max() >= 10):
@@ -457,83 +499,24 @@ def main(argv=None) -> dict:
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     if args.batch < 2 or args.steps < 1 or args.lr_d <= 0 or args.prior_std <= 0 or args.blur < 0 or args.temperature < 0:
         raise common.UserError("need --batch >= 2, --steps >= 1, --lr-d > 0, --prior-std > 0, --blur >= 0, --temperature >= 0")
-    args.eval_every = args.eval_every or max(1, args.steps // 10)
-    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
-    device = common.get_device(args.device)
-    common.seed_everything(args.seed)
 
-    builtin = ds.kind == "points" and ds.array is None
-    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
-    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-    print(ds.description)
-    if not builtin:
-        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
-    run_dir = common.make_run_dir(args, "langevin_gan")
 
-    G, D = (net.to(device) for net in build_networks(ds, args))
-    gens = {"data": torch.Generator().manual_seed(args.seed), "z": torch.Generator(device).manual_seed(args.seed + 1),
-            "blur": torch.Generator(device).manual_seed(args.seed + 2), "eta": torch.Generator(device).manual_seed(args.seed + 3)}
-    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, gens["eta"],
-                        (0.5, 0.999) if args.d_optimizer == "adam" else None)
-    opt_g = torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999))
-
-    reference, classifier = None, None
-    if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
-                                            os.path.dirname(os.path.abspath(run_dir)))
-        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
-    elif ds.labels is not None and ds.shape == (1, 28, 28):
-        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
-        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
-
-    start, noise_rows = 0, []
-    ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    modules = {"G": G, "D": D, "opt_g": opt_g}
-    if args.resume:
-        state = common.load_checkpoint(ckpt_path)
-        start = common.restore_training_state(ckpt_path, modules, *gens.values())
-        opt_d.load_state_dict(state["opt_d"])
-        opt_d.t, noise_rows = state["langevin_t"], [list(r) for r in state["noise_rows"].tolist()]
-    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
-    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
-    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
-    snapshots = sorted({max(1, args.steps // 3), max(1, 2 * args.steps // 3), args.steps})
-    t0 = time.time()
-    for step in range(start + 1, args.steps + 1):
-        idx = torch.randint(len(ds.array), (args.batch,), generator=gens["data"]) if args.conditional else None
-        real = to_model(ds.array[idx].float() if idx is not None else ds.sample(args.batch, gens["data"])).to(device)
-        labels = torch.as_tensor(ds.labels[idx.numpy()], device=device) if idx is not None else None
-        progress.update(step, **train_step(G, D, opt_d, opt_g, real, labels, args, gens, step))
-        if step % max(1, args.steps // 100) == 0:
-            noise_rows.append([step, opt_d.noise_level()])
-        if step % args.eval_every == 0 or step == args.steps:
-            with progress.evaluating():
-                result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3),
-                        "noise_level": opt_d.noise_level(),
-                        "blur": blur_level(args, step), **result})
-            print(common.eval_line({k: v for k, v in result.items() if not isinstance(v, list)}), flush=True)
-        if step in snapshots and ds.kind == "points" and ds.shape == (2,):
-            now = from_model(sample_generator(G, args.eval_n, args, torch.Generator(device).manual_seed(args.seed)).cpu())
-            write_level_lines(os.path.join(run_dir, f"level_lines_{step}.png"), now.numpy(), D, ds, args, step, to_model)
-        if step % args.ckpt_every == 0 or step == args.steps:
-            state = common.training_state(modules, step, *gens.values())
-            state.update(opt_d=opt_d.state_dict(), langevin_t=opt_d.t, noise_rows=torch.tensor(noise_rows or [[0.0, 0.0]]))
-            common.save_checkpoint(ckpt_path, state)
-
-    if start >= args.steps:
-        with progress.evaluating():
-            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-    np.save(os.path.join(run_dir, "samples.npy"), samples)
-    if ds.kind == "points" and ds.shape == (2,):
-        write_level_lines(os.path.join(run_dir, "samples.png"), samples, D, ds, args, args.steps, to_model)
-    write_pictures(ds, args, samples, run_dir, [r for r in noise_rows if r[0] > 0])
-    final = {k: v for k, v in result.items() if not isinstance(v, list)}
-    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
-                 eval_s=round(progress.eval_s, 1),
-                 noise=args.noise, final_noise_level=opt_d.noise_level(), dataset=args.dataset, seed=args.seed)
-    return common.finish_run(run_dir, final)
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    apply_presets(args, ds)
+    run = common.Run(args, "langevin_gan", ds, identity=ds.kind == "points" and ds.array is None)  # mixtures: own units
+    rng = run.generators("blur", "eta")
+    nets, opts = build_networks(ds, args, run.device, rng)
+    for step in run.start(nets, opts, rng):
+        batch = labelled_batch(run, args, rng) if args.conditional else (run.batch(rng), None)
+        losses = train_step(nets, opts, batch, args, rng, step)
+        run.step_done(step, losses, lambda: evaluate(nets, run, args),
+                      row=lambda: {"noise_level": opts["d"].noise_level(), "blur": blur_level(args, step)})
+        write_snapshot(nets, run, args, step)
+    samples = run.end(lambda: evaluate(nets, run, args))
+    write_pictures(nets, run, args, samples)
+    return run.finish(noise=args.noise, final_noise_level=opts["d"].noise_level(), dataset=args.dataset)
 
 
 if __name__ == "__main__":

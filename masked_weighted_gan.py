@@ -72,7 +72,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
@@ -122,23 +121,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- networks
 
-def build_networks(arch: str, ds: datasets.Dataset, z_dim: int) -> tuple[nn.Module, nn.Module]:
-    """Table 1 MLPs for points; the original GAN's MNIST MLP; DCGAN with 5x5 filters, stride 2."""
-    if arch == "mlp":
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+    """Table 1 MLPs for points; the original GAN's MNIST MLP; DCGAN with 5x5 filters, stride 2; and
+    their optimisers."""
+    if args.arch == "mlp":
         d = ds.shape[0]
-        G = common.mlp([z_dim, 128, 128, d], nn.ReLU, nn.Tanh)  # Table 1: 2x128 ReLU, tanh output
+        G = common.mlp([args.z_dim, 128, 128, d], nn.ReLU, nn.Tanh)  # Table 1: 2x128 ReLU, tanh output
         D = common.mlp([d, 128, 128, 128, 1], nn.Tanh)  # Table 1: 3x128 tanh; sigmoid lives in the loss
-        return G, D
-    c, h, w = ds.shape
-    if arch == "gan-mlp":  # Goodfellow et al. 2014: G 1200-1200 ReLU; D maxout 240x5, 240x5 with dropout
-        G = nn.Sequential(common.mlp([z_dim, 1200, 1200, c * h * w], nn.ReLU, nn.Tanh), nn.Unflatten(1, (c, h, w)))
-        D = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), common.Maxout(c * h * w, 240, 5), nn.Dropout(0.5),
-                          common.Maxout(240, 240, 5), nn.Dropout(0.5), nn.Linear(240, 1))
-        return G, D
-    G, D = common.dcgan_generator(z_dim, c, h), common.dcgan_discriminator(c, h)
-    G.apply(common.dcgan_init)
-    D.apply(common.dcgan_init)
-    return G, D
+    elif args.arch == "gan-mlp":  # Goodfellow et al. 2014: G 1200-1200 ReLU; D maxout 240x5, 240x5 with dropout
+        c, h, w = ds.shape
+        G = nn.Sequential(common.mlp([args.z_dim, 1200, 1200, c * h * w], nn.ReLU, nn.Tanh), nn.Unflatten(1, (c, h, w)))
+        D = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), Maxout(c * h * w, 240, 5), nn.Dropout(0.5),
+                          Maxout(240, 240, 5), nn.Dropout(0.5), nn.Linear(240, 1))
+    else:
+        G, D = common.dcgan_generator(args.z_dim, ds.shape[0], ds.shape[1]), common.dcgan_discriminator(*ds.shape[:2])
+        G.apply(common.dcgan_init)
+        D.apply(common.dcgan_init)
+    nets = {"G": G.to(device), "D": D.to(device)}
+    return nets, {"g": make_optimizer(G.parameters(), args, args.lr), "d": make_optimizer(D.parameters(), args, args.lr_d)}
+
+
+class Maxout(nn.Module):
+    """max over k linear pieces (Goodfellow et al. 2013), the original GAN's MNIST discriminator unit."""
+
+    def __init__(self, d_in: int, d_out: int, pieces: int):
+        super().__init__()
+        self.d_out, self.pieces = d_out, pieces
+        self.linear = nn.Linear(d_in, d_out * pieces)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(x).view(-1, self.d_out, self.pieces).amax(-1)
+
+
+def make_optimizer(params, args, lr):
+    if args.optimizer == "adam":
+        return torch.optim.Adam(params, lr, betas=(0.5, 0.9) if args.loss == "wgan" else (0.5, 0.999))
+    if args.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr)
+    return torch.optim.SGD(params, lr, momentum=0.5)
 
 
 # ----------------------------------------------------------------------------- the prior (the paper's idea)
@@ -183,7 +203,14 @@ def masked_prior_batch(z_pre: torch.Tensor, scores: torch.Tensor, rate: float, m
 def weighted_prior_batch(z_pre: torch.Tensor, scores: torch.Tensor, loss: str, m: int,
                          gen: torch.Generator) -> torch.Tensor:
     """m i.i.d. draws from pm_weighted (eq. 9): z_i with probability w(s_i)."""
-    return z_pre[torch.multinomial(prior_weights(scores, loss), m, replacement=True, generator=gen)]
+    weights = prior_weights(scores, loss)
+    try:
+        return z_pre[torch.multinomial(weights, m, replacement=True, generator=gen)]
+    except RuntimeError:  # non-finite scores break the resampling before the losses show it
+        if torch.isfinite(weights).all():
+            raise
+        raise common.UserError("training diverged: D's scores of the pre-sample are not finite; lower the learning "
+                               "rate, or resume from the last good checkpoint with --resume RUN_DIR") from None
 
 
 def prior_batch(kind: str, G: nn.Module, D: nn.Module, m: int, args, gen: torch.Generator) -> torch.Tensor:
@@ -222,37 +249,32 @@ def gradient_penalty(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, gen: 
 
 # ----------------------------------------------------------------------------- one training step
 
-def train_step(G, D, opt_g, opt_d, ds, args, data_gen, z_gen, to_model):
-    """n_critic discriminator updates and one generator update, each on a batch from the training prior."""
-    device = z_gen.device
-    for _ in range(args.n_critic):
-        real = to_model(ds.sample(args.batch, data_gen)).to(device)
+def train_step(nets: dict, opts: dict, batch: list, args, rng: dict, step: int) -> dict:
+    """n_critic discriminator updates, one per real batch in `batch`, and one generator update, each
+    on latent vectors from the training prior."""
+    G, D = nets["G"], nets["D"]
+    if args.optimizer == "sgd":
+        for opt in opts.values():
+            opt.param_groups[0]["momentum"] = sgd_momentum(step, args.steps)
+    for real in batch:
         with torch.no_grad():
-            fake = G(prior_batch(args.prior, G, D, args.batch, args, z_gen))
+            fake = G(prior_batch(args.prior, G, D, args.batch, args, rng["z"]))
         loss_d = discriminator_loss(D(real), D(fake), args.loss)
         if args.loss == "wgan" and args.wgan_penalty == "gp":
-            loss_d = loss_d + args.gp_weight * gradient_penalty(D, real, fake, z_gen)
-        opt_d.zero_grad(set_to_none=True)
+            loss_d = loss_d + args.gp_weight * gradient_penalty(D, real, fake, rng["z"])
+        opts["d"].zero_grad(set_to_none=True)
         loss_d.backward()
-        opt_d.step()
+        opts["d"].step()
         if args.loss == "wgan" and args.wgan_penalty == "clip":
             with torch.no_grad():
                 for p in D.parameters():
                     p.clamp_(-args.clip, args.clip)
-    z = prior_batch(args.prior, G, D, args.batch, args, z_gen)
+    z = prior_batch(args.prior, G, D, args.batch, args, rng["z"])
     loss_g = generator_loss(D(G(z)), args.loss)
-    opt_g.zero_grad(set_to_none=True)
+    opts["g"].zero_grad(set_to_none=True)
     loss_g.backward()
-    opt_g.step()
-    return loss_d, loss_g
-
-
-def make_optimizer(params, args, lr):
-    if args.optimizer == "adam":
-        return torch.optim.Adam(params, lr, betas=(0.5, 0.9) if args.loss == "wgan" else (0.5, 0.999))
-    if args.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr)
-    return torch.optim.SGD(params, lr, momentum=0.5)
+    opts["g"].step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
 
 
 def sgd_momentum(step: int, total: int) -> float:
@@ -271,22 +293,23 @@ def generate(G, D, n, kind, args, gen) -> torch.Tensor:
     return out
 
 
-def evaluate(G, D, ds, args, from_model, reference, device, classifier=None) -> tuple[dict, np.ndarray]:
+def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """Metrics of eval_n samples from the sample prior, in the data's units, with the same noise each time."""
-    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
     kind = args.prior if args.sample_prior == "train" else args.sample_prior
-    samples = from_model(generate(G, D, args.eval_n, kind, args, gen).cpu())
-    if ds.kind == "points":
-        return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
+    samples = run.from_model(generate(nets["G"], nets["D"], args.eval_n, kind, args, gen).cpu())
+    if run.ds.kind == "points":
+        return metrics.point_scores(samples.numpy(), run.ds, run.reference), samples.numpy()
     result = {}
-    if classifier is not None:
-        result = metrics.class_histogram(classifier, metrics.to_unit_range(samples.clamp(0, 255).round()))
+    if run.classifier is not None:
+        result = metrics.class_histogram(run.classifier, metrics.to_unit_range(samples.clamp(0, 255).round()))
         result["classifier_accuracy"] = args.classifier_accuracy
-    return result, (samples.clamp(0, 255).round().to(torch.uint8) if ds.integer else samples).numpy()
+    return result, (samples.clamp(0, 255).round().to(torch.uint8) if run.ds.integer else samples).numpy()
 
 
-def write_pictures(G, D, ds, args, samples: np.ndarray, run_dir: str) -> None:
+def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png (Fig. 2 heatmap or an image grid), prior_map.png (Fig. 3), the curves, class_hist.png (Fig. 6)."""
+    G, D, ds, run_dir = nets["G"], nets["D"], run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     title = f"{args.prior} prior, {args.loss}, step {args.steps}"
     if ds.kind == "points":
@@ -320,9 +343,8 @@ def write_pictures(G, D, ds, args, samples: np.ndarray, run_dir: str) -> None:
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv=None) -> dict:
-    args = common.parse_args(build_parser(), argv)
-    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+def apply_presets(args, ds) -> None:
+    """The paper's settings for the data family and the loss, wherever a flag was not given."""
     args.arch = args.arch or ("mlp" if ds.kind == "points" else "gan-mlp")
     if ds.kind == "points" and args.arch != "mlp":
         raise common.UserError(f"--arch {args.arch} is for images; {args.dataset} holds points, use --arch mlp")
@@ -335,73 +357,22 @@ def main(argv=None) -> dict:
     if not 0 < args.rate <= 1 or args.presample < 1 or args.batch < 2 or args.steps < 1:
         raise common.UserError("need 0 < --rate <= 1, --presample >= 1, --batch >= 2, --steps >= 1")
     args.eval_every = args.eval_every or max(1, args.steps // 5)  # at 10, evaluation was 12 % of a default run
-    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
-    device = common.get_device(args.device)
-    common.seed_everything(args.seed)
+    args.emd_n = args.emd_n or args.eval_n
 
-    center, scale, to_model, from_model = ds.model_maps()
-    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
 
-    print(ds.description)
-    print(f"affine map into tanh's range: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
-    run_dir = common.make_run_dir(args, "masked_weighted_gan")
-
-    G, D = build_networks(args.arch, ds, args.z_dim)
-    G, D = G.to(device), D.to(device)
-    opt_g, opt_d = make_optimizer(G.parameters(), args, args.lr), make_optimizer(D.parameters(), args, args.lr_d)
-    data_gen = torch.Generator().manual_seed(args.seed)
-    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
-
-    reference = None  # fixed real samples for the EMD of the first emd_n samples, and its floor
-    if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n or args.eval_n, args.seed + 20_000,
-                                            os.path.dirname(os.path.abspath(run_dir)))
-        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
-    classifier = None
-    if ds.kind == "images" and ds.labels is not None:
-        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
-        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
-
-    start = 0
-    ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    nets = {"G": G, "D": D, "opt_g": opt_g, "opt_d": opt_d}
-    if args.resume:
-        start = common.restore_training_state(ckpt_path, nets, data_gen, z_gen)
-    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
-    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
-    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
-    t0 = time.time()
-    for step in range(start + 1, args.steps + 1):
-        if args.optimizer == "sgd":
-            for opt in (opt_g, opt_d):
-                opt.param_groups[0]["momentum"] = sgd_momentum(step, args.steps)
-        try:
-            loss_d, loss_g = train_step(G, D, opt_g, opt_d, ds, args, data_gen, z_gen, to_model)
-        except RuntimeError:  # non-finite scores break the resampling before the losses show it
-            probe = prior_weights(prior_scores(G, D, sample_uniform_prior(args.presample, args.z_dim, z_gen)), args.loss)
-            if torch.isfinite(probe).all():
-                raise
-            common.check_finite(step, run_dir, scores=float("nan"))
-        progress.update(step, loss_d=loss_d, loss_g=loss_g)
-        if step % args.eval_every == 0 or step == args.steps:
-            with progress.evaluating():
-                result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
-            print(common.eval_line(result), flush=True)
-        if step % args.ckpt_every == 0 or step == args.steps:
-            common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
-
-    if start >= args.steps:  # a finished run resumed (e.g. with another --sample-prior): evaluate only
-        with progress.evaluating():
-            result, samples = evaluate(G, D, ds, args, from_model, reference, device, classifier)
-    np.save(os.path.join(run_dir, "samples.npy"), samples)
-    write_pictures(G, D, ds, args, samples, run_dir)
-    final = {k: v for k, v in result.items() if not isinstance(v, list)}
-    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
-                 eval_s=round(progress.eval_s, 1),
-                 prior=args.prior, sample_prior=args.sample_prior, loss=args.loss, seed=args.seed)
-    return common.finish_run(run_dir, final)
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    apply_presets(args, ds)
+    run = common.Run(args, "masked_weighted_gan", ds)
+    rng = run.generators()
+    nets, opts = build_networks(ds, args, run.device, rng)
+    for step in run.start(nets, opts, rng):
+        batch = [run.batch(rng) for _ in range(args.n_critic)]
+        run.step_done(step, train_step(nets, opts, batch, args, rng, step), lambda: evaluate(nets, run, args))
+    samples = run.end(lambda: evaluate(nets, run, args))  # a finished run resumed (another --sample-prior): evaluated afresh
+    write_pictures(nets, run, args, samples)
+    return run.finish(prior=args.prior, sample_prior=args.sample_prior, loss=args.loss)
 
 
 if __name__ == "__main__":

@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
@@ -135,16 +134,17 @@ def network_makers(ds: datasets.Dataset, args) -> tuple:
             lambda: dcgan(common.dcgan_discriminator(c, size)))
 
 
-def build_networks(ds: datasets.Dataset, args) -> dict:
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
     """G, D (D1 for MDGAN), then E and D2 where the variant has them: built in this order so that
-    every variant starts from the same G and D for the same seed."""
+    every variant starts from the same G and D for the same seed; one Adam per network."""
     make_g, make_e, make_d = network_makers(ds, args)
     nets = {"G": make_g(), "D": make_d()}
     if args.variant != "gan":
         nets["E"] = make_e()
     if args.variant == "md":
         nets["D2"] = make_d()
-    return nets
+    nets = {k: net.to(device) for k, net in nets.items()}
+    return nets, {k: torch.optim.Adam(net.parameters(), args.lr, betas=(BETA1, 0.999)) for k, net in nets.items()}
 
 
 # ----------------------------------------------------------------------------- losses
@@ -200,11 +200,11 @@ def update(optimizers, loss: torch.Tensor) -> None:
         opt.step()
 
 
-def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Generator) -> dict:
+def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
     """One iteration: a D step then a G (and E) step on the same x and z; MDGAN does its manifold
     step (D1, then G and E) and its diffusion step (D2, then G)."""
     G, D, E = nets["G"], nets["D"], nets.get("E")
-    z = torch.randn(len(real), args.z_dim, generator=z_gen, device=real.device)
+    z = torch.randn(len(real), args.z_dim, generator=rng["z"], device=real.device)
     if args.variant in ("gan", "reg"):
         fake = G(z)
         update([opts["D"]], loss_d := discriminator_loss(D(real), D(fake.detach())))
@@ -241,10 +241,11 @@ def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def evaluate(nets, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
+def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
-    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
-    samples = from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
+    ds, reference, classifier = run.ds, run.reference, run.classifier
+    gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
+    samples = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
     if ds.kind == "points":
         return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     lo, hi = ds.value_range
@@ -281,9 +282,10 @@ def missing_modes(nets, ds, args, to_model, device) -> dict:
     return {**out, "missing_threshold": args.tpd_threshold, "missing_test_n": len(test), "tpd_steps": args.tpd_steps}
 
 
-def write_pictures(nets, ds, args, samples: np.ndarray, run_dir: str, to_model) -> None:
+def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png; mixtures: mode_hist.png and curves.png; images: class_hist.png, scores.png and
     reconstructions.png (real images above G(E(x)))."""
+    ds, run_dir, to_model = run.ds, run.dir, run.to_model
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     steps = [r["step"] for r in rows]
     if ds.kind == "images":
@@ -324,9 +326,8 @@ def write_pictures(nets, ds, args, samples: np.ndarray, run_dir: str, to_model) 
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv=None) -> dict:
-    args = common.parse_args(build_parser(), argv)
-    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+def apply_presets(args, ds) -> None:
+    """The paper's settings for the data family, wherever a flag was not given."""
     if args.arch == "auto":
         args.arch = "mlp" if ds.kind == "points" or ds.shape[1:] == (28, 28) else "dcgan"
     for key, value in PRESETS["points" if ds.kind == "points" else args.arch].items():
@@ -337,67 +338,23 @@ def main(argv=None) -> dict:
         raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --eval-n >= 2, --tpd-steps >= 0")
     if ds.kind == "images" and ds.stack_index is not None:
         raise common.UserError("mdgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
-    args.eval_every = args.eval_every or max(1, args.steps // 10)
-    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
-    device = common.get_device(args.device)
-    common.seed_everything(args.seed)
 
-    builtin = ds.kind == "points" and ds.array is None  # built-in mixtures train in their own units
-    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
-    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-    print(ds.description)
-    if not builtin:
-        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
-    run_dir = common.make_run_dir(args, "mdgan")
 
-    nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
-    opts = {k: torch.optim.Adam(net.parameters(), args.lr, betas=(BETA1, 0.999)) for k, net in nets.items()}
-    data_gen = torch.Generator().manual_seed(args.seed)
-    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
-
-    reference = None
-    if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
-                                            os.path.dirname(os.path.abspath(run_dir)))
-        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
-    classifier = None
-    if ds.kind == "images" and ds.labels is not None and ds.shape[0] == 1:
-        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
-        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
-
-    start = 0
-    ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    state_modules = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
-    if args.resume:
-        start = common.restore_training_state(ckpt_path, state_modules, data_gen, z_gen)
-    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
-    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
-    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
-    t0 = time.time()
-    for step in range(start + 1, args.steps + 1):
-        real = to_model(ds.sample(args.batch, data_gen)).to(device)
-        progress.update(step, **train_step(nets, opts, real, args, z_gen))
-        if step % args.eval_every == 0 or step == args.steps:
-            with progress.evaluating():
-                result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3), **result})
-            print(common.eval_line(result), flush=True)
-        if step % args.ckpt_every == 0 or step == args.steps:
-            common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
-
-    if start >= args.steps:  # a finished run resumed: evaluate only
-        with progress.evaluating():
-            result, samples = evaluate(nets, ds, args, from_model, reference, device, classifier)
-    np.save(os.path.join(run_dir, "samples.npy"), samples)
-    write_pictures(nets, ds, args, samples, run_dir, to_model)
-    final = {k: v for k, v in result.items() if not isinstance(v, list)}
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    apply_presets(args, ds)
+    run = common.Run(args, "mdgan", ds, identity=ds.kind == "points" and ds.array is None)  # mixtures: own units
+    rng = run.generators()
+    nets, opts = build_networks(ds, args, run.device, rng)
+    for step in run.start(nets, opts, rng):
+        run.step_done(step, train_step(nets, opts, run.batch(rng), args, rng, step), lambda: evaluate(nets, run, args))
+    samples = run.end(lambda: evaluate(nets, run, args))
+    write_pictures(nets, run, args, samples)
+    extra = {}
     if ds.kind == "images" and ds.test_images is not None and args.tpd_steps > 0:
-        final.update(missing_modes(nets, ds, args, to_model, device))  # with the count over thresholds
-    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
-                 eval_s=round(progress.eval_s, 1),
-                 variant=args.variant, dataset=args.dataset, seed=args.seed)
-    return common.finish_run(run_dir, final)
+        extra = missing_modes(nets, ds, args, run.to_model, run.device)  # with the count over thresholds
+    return run.finish(**extra, variant=args.variant, dataset=args.dataset)
 
 
 if __name__ == "__main__":

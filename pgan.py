@@ -88,7 +88,6 @@ import argparse
 import contextlib
 import math
 import os
-import time
 
 import numpy as np
 import torch
@@ -272,8 +271,15 @@ class DiagonalGMM(nn.Module):
         return self.log_likelihood(h, peak_normalised).exp()
 
 
-def build_networks(ds: datasets.Dataset, args) -> dict:
-    """G and the encoder, then the GMM (pgan) or the LSGAN unit on the bottleneck."""
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+    """G and the encoder, then the GMM (pgan) or the LSGAN unit on the bottleneck; Adam for G and
+    for D (the encoder, and LSGAN's unit)."""
+    nets = {k: net.to(device) for k, net in make_networks(ds, args).items()}
+    return nets, {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
+                  "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
+
+
+def make_networks(ds: datasets.Dataset, args) -> dict:
     fixed = ()
     if ds.kind == "points":
         x = ds.shape[0]
@@ -358,11 +364,17 @@ def buffers_kept(module: nn.Module):
             m._buffers[name] = b
 
 
-def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Generator, update_generator: bool) -> dict:
+def generator_updated(args, step: int) -> bool:
+    """False while G is frozen: --freeze-generator, the first --freeze-epochs, after --freeze-after."""
+    return (not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
+            and not 0 < args.freeze_after * args.epoch_steps < step)
+
+
+def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
     """`--d-steps` discriminator steps (E: fit the GMM; M: update the encoder), each on its own slice
     of `real`, then `--g-steps` generator steps, the first on the last D step's samples. A frozen generator
     gets one gradient computed (for the statistics), not applied."""
-    G, encoder = nets["G"], nets["encoder"]
+    G, encoder, z_gen, update_generator = nets["G"], nets["encoder"], rng["z"], generator_updated(args, step)
     gen_forward = contextlib.nullcontext if update_generator else lambda: buffers_kept(G)
 
     def generate(n: int) -> torch.Tensor:
@@ -389,7 +401,7 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, z_gen: torch.Ge
         grad_g = gradient_stats(G.parameters())
         if update_generator:
             opts["G"].step()
-    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "score_real": score_real.detach().mean(),
+    return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "score_real": score_real.detach().mean(),  # logged as train_*
             "score_fake": score_fake.detach().mean(), **dict(zip(("grad_d_mean", "grad_d_var", "grad_d_norm"), grad_d)),
             **dict(zip(("grad_g_mean", "grad_g_var", "grad_g_norm"), grad_g))}
 
@@ -444,10 +456,10 @@ def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -
             "overlap": float(np.minimum(p_real, p_fake).sum())}
 
 
-def evaluate(nets, ds, args, maps, reference, device, classifier) -> tuple[dict, np.ndarray]:
+def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """Scores of held-out real samples and of eval_n generated ones (same noise every time), the
     bottleneck histograms, and the data set's quality numbers, in the data's units."""
-    to_model, from_model = maps
+    ds, reference, classifier, device, to_model, from_model = run.ds, run.reference, run.classifier, run.device, run.to_model, run.from_model
     gen = torch.Generator(device).manual_seed(args.seed + 10_000)
     fake = sample_generator(nets["G"], args.eval_n, args, gen)
     real = (to_model(torch.as_tensor(reference.real)) if ds.kind == "points"
@@ -466,6 +478,7 @@ def evaluate(nets, ds, args, maps, reference, device, classifier) -> tuple[dict,
 
 def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: int = 240) -> None:
     """The samples of one evaluation: a density heatmap (points) or a grid of `size` // 14 images."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     if ds.kind == "points":
         lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
         pad = 0.15 * (hi - lo)
@@ -495,10 +508,14 @@ def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_
                           f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500])
 
 
-def write_pictures(ds, args, run_dir: str) -> None:
-    """likelihood.png (scores per epoch above the samples of four epochs), hist.png (bottleneck
-    histograms of real and fake at those epochs), gradients.png (mean, variance, norm of G's and
-    D's gradients per epoch), class_hist.png for labelled images."""
+def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
+    """samples.png, landscape.png (Fig. 4, 2-D points), likelihood.png (scores per epoch above the
+    samples of four epochs), hist.png (bottleneck histograms of real and fake at those epochs),
+    gradients.png (mean, variance, norm of G's and D's gradients per epoch), class_hist.png."""
+    ds, run_dir = run.ds, run.dir
+    write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
+    if ds.kind == "points" and ds.shape == (2,):
+        write_landscape(nets, ds, args, samples, run.reference, run.device, run_dir)
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if not rows:
         return
@@ -524,8 +541,8 @@ def write_pictures(ds, args, run_dir: str) -> None:
     panels = []
     for stat in ("mean", "var", "norm"):
         log = stat != "mean"
-        series = {who: (epochs, [math.log10(max(r[f"grad_{who[0].lower()}_{stat}"], 1e-30)) if log
-                                 else r[f"grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
+        series = {who: (epochs, [math.log10(max(r[f"train_grad_{who[0].lower()}_{stat}"], 1e-30)) if log
+                                 else r[f"train_grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
         panels.append(common.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
                                        f"log10 {stat}" if log else stat, size=(480, 320)))
     common.tile_png(os.path.join(run_dir, "gradients.png"), panels, 3)
@@ -537,9 +554,8 @@ def write_pictures(ds, args, run_dir: str) -> None:
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv=None) -> dict:
-    args = common.parse_args(build_parser(), argv)
-    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+def apply_presets(args, ds) -> None:
+    """The paper's settings for the data family, wherever a flag was not given; epochs and cadences."""
     if ds.kind == "images" and ds.stack_index is not None:
         raise common.UserError("pgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
     if args.loss == "lsgan" and args.generator_loss != "ls":
@@ -556,85 +572,26 @@ def main(argv=None) -> dict:
                                "--d-steps, --g-steps >= 1, --eval-n >= 2, --freeze-epochs, --freeze-after >= 0 and --var-floor > 0")
     args.eval_every = args.eval_every or args.epoch_steps
     args.ckpt_every = args.ckpt_every or args.eval_every * max(1, args.steps // 10 // args.eval_every)  # at epoch ends
-    device = common.get_device(args.device)
-    common.seed_everything(args.seed)
-
-    builtin = ds.kind == "points" and ds.array is None  # built-in mixtures train in their own units
-    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
-    if ds.kind == "images":  # the generator ends in a sigmoid: model images live in [0, 1]
-        to_model, from_model = (lambda x, f=to_model: (f(x) + 1) / 2), (lambda y, f=from_model: f(2 * y - 1))
-    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-    print(ds.description)
-    if not builtin:
-        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
-              + (", then (x_model + 1) / 2 for the sigmoid" if ds.kind == "images" else ""))
-    run_dir = common.make_run_dir(args, "pgan")
-    os.makedirs(os.path.join(run_dir, "snapshots"), exist_ok=True)
-
-    nets = {k: net.to(device) for k, net in build_networks(ds, args).items()}
-    opts = {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
-            "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
-    data_gen = torch.Generator().manual_seed(args.seed)
-    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
-
-    reference = (metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
-                                         os.path.dirname(os.path.abspath(run_dir))) if ds.kind == "points" else None)
-    if reference is not None:
-        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
     if ds.kind == "images" and ds.test_images is None:  # a user's images: held-out reals drawn from the set
         ds.test_images = ds.sample(args.eval_n, torch.Generator().manual_seed(args.seed + 20_000))
-    classifier = None
-    if ds.kind == "images" and ds.labels is not None and ds.shape == (1, 28, 28):
-        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
-        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} %")
 
-    start = 0
-    ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    state_modules = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
-    if args.resume:
-        start = common.restore_training_state(ckpt_path, state_modules, data_gen, z_gen)
-    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
-    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
-    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
-    training = {}  # per-epoch sums of the training statistics
-    t0 = time.time()
-    for step in range(start + 1, args.steps + 1):
-        real = to_model(ds.sample(args.batch * args.d_steps, data_gen)).to(device)
-        update_generator = (not args.freeze_generator and step > args.freeze_epochs * args.epoch_steps
-                            and not 0 < args.freeze_after * args.epoch_steps < step)
-        stats = train_step(nets, opts, real, args, z_gen, update_generator)
-        progress.update(step, loss_d=stats["loss_d"], loss_g=stats["loss_g"])
-        for k, v in stats.items():
-            training[k] = training.get(k, 0) + v
-        training["n"] = training.get("n", 0) + 1
-        if step % args.eval_every == 0 or step == args.steps:
-            with progress.evaluating():
-                result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
-            epoch_means = {f"train_{k}" if k.startswith("score") else k: float(v) / training["n"]
-                           for k, v in training.items() if k != "n"}
-            log.append({"step": step, "epoch": round(step / args.epoch_steps, 3), "time": round(time.time() - t0, 2),
-                        "eval_s": round(progress.last_eval_s, 3),
-                        "generator_updated": update_generator, **epoch_means, **result})
-            write_snapshot(os.path.join(run_dir, "snapshots", f"step-{step:07d}.png"), samples, ds, args, step)
-            print(common.eval_line({k: v for k, v in result.items() if k != "class_kl"}), flush=True)
-            training = {}
-        if step % args.ckpt_every == 0 or step == args.steps:
-            common.save_checkpoint(ckpt_path, common.training_state(state_modules, step, data_gen, z_gen))
 
-    if start >= args.steps:  # a finished run resumed: evaluate only
-        with progress.evaluating():
-            result, samples = evaluate(nets, ds, args, (to_model, from_model), reference, device, classifier)
-    np.save(os.path.join(run_dir, "samples.npy"), samples)
-    write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
-    if ds.kind == "points" and ds.shape == (2,):
-        write_landscape(nets, ds, args, samples, reference, device, run_dir)
-    write_pictures(ds, args, run_dir)
-    final = {k: v for k, v in result.items() if not isinstance(v, list)}
-    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
-                 eval_s=round(progress.eval_s, 1),
-                 loss=args.loss, dataset=args.dataset, seed=args.seed)
-    return common.finish_run(run_dir, final)
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    apply_presets(args, ds)
+    run = common.Run(args, "pgan", ds, identity=ds.kind == "points" and ds.array is None, sigmoid_images=True)
+    rng = run.generators()
+    nets, opts = build_networks(ds, args, run.device, rng)
+    for step in run.start(nets, opts, rng):
+        losses = train_step(nets, opts, run.batch(rng, args.batch * args.d_steps), args, rng, step)
+        evaluated = run.step_done(step, losses, lambda: evaluate(nets, run, args), row=lambda: {
+            "epoch": round(step / args.epoch_steps, 3), "generator_updated": generator_updated(args, step)})
+        if evaluated:
+            write_snapshot(os.path.join(run.dir, "snapshots", f"step-{step:07d}.png"), evaluated[1], ds, args, step)
+    samples = run.end(lambda: evaluate(nets, run, args))
+    write_pictures(nets, run, args, samples)
+    return run.finish(loss=args.loss, dataset=args.dataset)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
@@ -130,8 +129,16 @@ def glorot_init(net: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module | None, nn.Module]:
-    """G([z, epsilon]) -> x, F(x) -> mean of p(z|x) (None for the plain GAN), D (joint, or on x for the GAN)."""
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+    """G([z, epsilon]) -> x, F(x) -> mean of p(z|x) (None for the plain GAN), D (joint, or on x for the
+    GAN); Adam for D, and one Adam for G and F together (they minimise one objective)."""
+    G, F_, D = (net.to(device) if net is not None else None for net in make_networks(args.method, ds, args))
+    gf_params = list(G.parameters()) + (list(F_.parameters()) if F_ is not None else [])
+    return {"G": G, "F": F_, "D": D}, {"gf": torch.optim.Adam(gf_params, args.lr, betas=(BETA1, 0.999)),
+                                       "d": torch.optim.Adam(D.parameters(), args.lr, betas=(BETA1, 0.999))}
+
+
+def make_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module | None, nn.Module]:
     g_in, h = args.z_dim + args.extra_noise, args.hidden
     if ds.kind == "points":
         d = ds.shape[0]
@@ -196,10 +203,11 @@ def ali_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tenso
 
 # ----------------------------------------------------------------------------- one training step
 
-def train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen):
+def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
     """One simultaneous D and G/F update on the same samples (Algorithm 1): both gradients are taken
     at the current parameters, then both optimisers step."""
-    z, eps = sample_noise(len(real), args, z_gen)
+    G, F_, D = nets["G"], nets["F"], nets["D"]
+    z, eps = sample_noise(len(real), args, rng["z"])
     fake = generate(G, z, eps)
     reconstruction = torch.zeros((), device=real.device)
     if args.method == "gan":
@@ -209,7 +217,7 @@ def train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen):
     else:
         d_generator_pairs = D(z, fake)
         with torch.set_grad_enabled(args.method == "ali"):  # VEEGAN's F gets no gradient from D's game
-            z_reconstructed = reconstructor_sample(F_, real, z_gen)
+            z_reconstructed = reconstructor_sample(F_, real, rng["z"])
         d_reconstructor_pairs = D(z_reconstructed, real)
         loss_d = discriminator_loss(d_generator_pairs, d_reconstructor_pairs)
         if args.method == "veegan":
@@ -224,9 +232,9 @@ def train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen):
     for params, grads in ((d_params, grads_d), (gf_params, grads_gf)):
         for p, g in zip(params, grads):
             p.grad = g
-    opt_d.step()
-    opt_gf.step()
-    return loss_d.detach(), loss_gf.detach(), reconstruction.detach()
+    opts["d"].step()
+    opts["gf"].step()
+    return {"loss_d": loss_d.detach(), "loss_g": loss_gf.detach(), "recon": reconstruction.detach()}
 
 
 # ----------------------------------------------------------------------------- evaluation
@@ -239,10 +247,11 @@ def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
     return out
 
 
-def evaluate(G, ds, args, from_model, reference, device, classifier) -> tuple[dict, np.ndarray]:
+def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
-    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
-    samples = from_model(sample_generator(G, args.eval_n, args, gen).cpu())
+    ds, reference, classifier = run.ds, run.reference, run.classifier
+    gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
+    samples = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
     if ds.kind == "points":
         return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     images = samples.clamp(0, 255).round()
@@ -256,8 +265,9 @@ def evaluate(G, ds, args, from_model, reference, device, classifier) -> tuple[di
     return result, (images.to(torch.uint8) if ds.integer else samples).numpy()
 
 
-def write_pictures(ds, args, samples: np.ndarray, run_dir: str) -> None:
+def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png (2-D heatmap, hd projection or image grid), mode_hist.png and curves.png for mixtures."""
+    ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     title = f"{args.method}, {args.dataset}, step {args.steps}"
     if ds.kind == "images":
@@ -305,10 +315,8 @@ def write_ivom(G, ds, args, run_dir: str) -> dict:
 
 # ----------------------------------------------------------------------------- main
 
-def main(argv=None) -> dict:
-    args = common.parse_args(build_parser(), argv)
-    digits = datasets.load_idx_dataset("mnist", args.data_dir) if args.dataset == "stacked-mnist" else None
-    ds = datasets.stacked_mnist(digits) if digits else datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+def apply_presets(args, ds) -> None:
+    """The notebook's settings for points, PacGAN's DCGAN for images, wherever a flag was not given."""
     for key, value in PRESETS["mlp" if ds.kind == "points" else "dcgan"].items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -319,84 +327,27 @@ def main(argv=None) -> dict:
         raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --extra-noise >= 0, --eval-n >= 2")
     if args.ivom_n and (ds.kind != "images" or ds.test_images is None):
         raise common.UserError(f"--ivom-n needs an image data set with a test split (cifar10, mnist), not {args.dataset}")
-    args.eval_every = args.eval_every or max(1, args.steps // 10)
-    args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
-    device = common.get_device(args.device)
-    common.seed_everything(args.seed)
 
+
+def main(argv=None) -> dict:
+    args = common.parse_args(build_parser(), argv)
+    digits = datasets.load_idx_dataset("mnist", args.data_dir) if args.dataset == "stacked-mnist" else None
+    ds = datasets.stacked_mnist(digits) if digits else datasets.load_dataset(args.dataset, args.data_dir, args.centers)
+    apply_presets(args, ds)
     # Built-in mixtures train in the paper's units (linear G output) unless --standardise; user points
     # and images are always mapped. Samples and metrics are in the data's own units either way.
-    builtin = ds.kind == "points" and ds.array is None and not args.standardise
-    center, scale, to_model, from_model = ds.model_maps(identity=builtin)
-    args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
-
-    print(ds.description)
-    if not builtin:
-        print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}")
-    run_dir = common.make_run_dir(args, "veegan")
-
-    G, F_, D = (net.to(device) if net is not None else None for net in build_networks(args.method, ds, args))
-    gf_params = list(G.parameters()) + (list(F_.parameters()) if F_ is not None else [])
-    opt_gf = torch.optim.Adam(gf_params, args.lr, betas=(BETA1, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), args.lr, betas=(BETA1, 0.999))
-    data_gen = torch.Generator().manual_seed(args.seed)
-    z_gen = torch.Generator(device).manual_seed(args.seed + 1)
-
-    reference = None
-    if ds.kind == "points":
-        reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
-                                            os.path.dirname(os.path.abspath(run_dir)))
-        args.emd_n, args.emd_floor = reference.emd_n, reference.emd_floor
-        print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
-        if ds.centers is not None:
-            real = metrics.mixture_stats(reference.real, ds)
-            args.real_hq, args.real_hq_calibrated = real["hq"], real["hq_calibrated"]
-            print(f"real data: {real['modes']} modes, high quality {real['hq']:.2f} % by the protocol's "
-                  f"{ds.hq_sigmas:g}-sigma rule, {real['hq_calibrated']:.2f} % calibrated (99.9 % radius)")
-    classifier = None
-    if digits is not None:  # stacked MNIST: the MNIST classifier judges each channel
-        classifier, args.classifier_accuracy = metrics.get_classifier(digits, args.data_dir, device)
-    elif ds.kind == "images" and ds.labels is not None and ds.shape[0] == 1:
-        classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, device)
-    if classifier is not None:
-        print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per digit")
-
-    start = 0
-    ckpt_path = os.path.join(run_dir, "ckpt.pt")
-    nets = {"G": G, "F": F_, "D": D, "opt_gf": opt_gf, "opt_d": opt_d}
-    if args.resume:
-        start = common.restore_training_state(ckpt_path, nets, data_gen, z_gen)
-    common.write_json(os.path.join(run_dir, "args.json"), vars(args))
-    log = common.MetricsLog(run_dir, resume_step=start if args.resume else None)
-    progress = common.Progress(args.steps, start, every=max(1, args.steps // 20), run_dir=run_dir)
-    t0 = time.time()
-    for step in range(start + 1, args.steps + 1):
-        real = to_model(ds.sample(args.batch, data_gen)).to(device)
-        loss_d, loss_gf, reconstruction = train_step(G, F_, D, opt_d, opt_gf, real, args, z_gen)
-        progress.update(step, loss_d=loss_d, loss_g=loss_gf, recon=reconstruction)
-        if step % args.eval_every == 0 or step == args.steps:
-            with progress.evaluating():
-                result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
-            log.append({"step": step, "time": round(time.time() - t0, 2), "eval_s": round(progress.last_eval_s, 3),
-                        **progress.window_means(), **result})
-            print(common.eval_line(result), flush=True)
-        if step % args.ckpt_every == 0 or step == args.steps:
-            common.save_checkpoint(ckpt_path, common.training_state(nets, step, data_gen, z_gen))
-
-    if start >= args.steps:  # a finished run resumed: evaluate only
-        with progress.evaluating():
-            result, samples = evaluate(G, ds, args, from_model, reference, device, classifier)
-    np.save(os.path.join(run_dir, "samples.npy"), samples)
-    write_pictures(ds, args, samples, run_dir)
-    final = {k: v for k, v in result.items() if not isinstance(v, list)}
-    if args.ivom_n:
-        final.update(write_ivom(G, ds, args, run_dir))
+    run = common.Run(args, "veegan", ds, identity=ds.kind == "points" and ds.array is None and not args.standardise,
+                     digits=digits)
+    rng = run.generators()
+    nets, opts = build_networks(ds, args, run.device, rng)
+    for step in run.start(nets, opts, rng):
+        run.step_done(step, train_step(nets, opts, run.batch(rng), args, rng, step), lambda: evaluate(nets, run, args))
+    samples = run.end(lambda: evaluate(nets, run, args))
+    write_pictures(nets, run, args, samples)
+    extra = write_ivom(nets["G"], ds, args, run.dir) if args.ivom_n else {}
     if ds.kind == "points" and ds.centers is not None:
-        final.update(real_hq=args.real_hq, real_hq_calibrated=args.real_hq_calibrated)
-    final.update(step=args.steps, steps_per_s=round(progress.rate(), 2), wall_s=round(time.time() - t0, 1),
-                 eval_s=round(progress.eval_s, 1),
-                 method=args.method, dataset=args.dataset, seed=args.seed)
-    return common.finish_run(run_dir, final)
+        extra.update(real_hq=run.real_stats["hq"], real_hq_calibrated=run.real_stats["hq_calibrated"])
+    return run.finish(**extra, method=args.method, dataset=args.dataset)
 
 
 if __name__ == "__main__":

@@ -129,7 +129,8 @@ def arc(args, extra: list[str]) -> None:
     for seed, (trained, copy) in enumerate(zip(masked, uniform)):
         with open(os.path.join(trained, "args.json")) as f:
             run_args = argparse.Namespace(**json.load(f))
-        G, D = mw.build_networks("mlp", ds, run_args.z_dim)
+        nets, _ = mw.build_networks(ds, run_args, "cpu", {})
+        G, D = nets["G"], nets["D"]
         state = common.load_checkpoint(os.path.join(trained, "ckpt.pt"))
         G.load_state_dict(state["G"]), D.load_state_dict(state["D"])
         z = mw.sample_uniform_prior(run_args.presample, run_args.z_dim, torch.Generator().manual_seed(seed))

@@ -65,7 +65,9 @@ EPOCH_KEYS = ("score_fake", "train_score_fake", "grad_g_norm", "classes_hit", "c
 
 
 def per_epoch(rows: list[dict], keys) -> dict:
-    return {k: [r.get(k) for r in rows] for k in ("epoch", *keys)}
+    """Each key per evaluation row; training means are train_<key> in rows written since the
+    shared run loop (runs before it wrote grad_* without the prefix)."""
+    return {k: [r.get(k, r.get(f"train_{k}")) for r in rows] for k in ("epoch", *keys)}
 
 
 def main(argv=None) -> None:

@@ -124,7 +124,7 @@ def test_points_run_writes_every_output(tmp_path):
     state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
     assert state["gmm"]["means"].shape == (2, 2) and "opt_D" in state
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
-    assert [r["epoch"] for r in rows] == [1, 2] and all(r["grad_g_norm"] > 0 and r["grad_d_var"] >= 0 for r in rows)
+    assert [r["epoch"] for r in rows] == [1, 2] and all(r["train_grad_g_norm"] > 0 and r["train_grad_d_var"] >= 0 for r in rows)
     landscape = np.load(os.path.join(out, "landscape.npy"))
     assert landscape.shape == (160, 160) and 0 <= landscape.min() and landscape.max() <= 1
 
@@ -138,7 +138,7 @@ def test_star_toy_lsgan_and_frozen_generator(tmp_path):
     saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
     args = pgan.build_parser().parse_args(["--z-dim", "2", "--lrelu-slope", "0.2"])
     common.seed_everything(0)  # as the run did before building its networks
-    fresh = pgan.build_networks(pgan.datasets.star(), args)["G"]
+    fresh = pgan.make_networks(pgan.datasets.star(), args)["G"]
     assert all(torch.equal(saved[k], v) for k, v in fresh.state_dict().items())  # never updated
 
 
@@ -150,10 +150,10 @@ def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, 
     args = pgan.build_parser().parse_args(["--z-dim", "100", "--lrelu-slope", "0.6"])
     common.seed_everything(0)  # as the run did before building its networks
     ds = pgan.datasets.load_dataset("mnist", str(shared_mnist_dir))
-    fresh = pgan.build_networks(ds, args)["G"].state_dict()
+    fresh = pgan.make_networks(ds, args)["G"].state_dict()
     assert saved.keys() == fresh.keys() and all(torch.equal(saved[k], fresh[k]) for k in fresh)  # BN statistics too
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
-    assert rows[-1]["grad_g_norm"] > 0 and rows[-1]["generator_updated"] is False  # computed, not applied
+    assert rows[-1]["train_grad_g_norm"] > 0 and rows[-1]["generator_updated"] is False  # computed, not applied
 
 
 def test_generator_frozen_after_its_first_epochs_keeps_their_weights(tmp_path):

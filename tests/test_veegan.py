@@ -65,12 +65,12 @@ def step_gradients(method, recon_weight=1.0):
     args = veegan.build_parser().parse_args(["--method", method, "--z-dim", "6", "--hidden", "16"])
     args.recon_weight, args.lr = recon_weight, 0.0
     torch.manual_seed(0)
-    G, F_, D = veegan.build_networks(method, data.ring(), args)
+    nets, opts = veegan.build_networks(data.ring(), args, "cpu", {})
+    G, F_, D = nets["G"], nets["F"], nets["D"]
     real = data.ring().sample(16, torch.Generator().manual_seed(1))
     z_gen = torch.Generator().manual_seed(2)
     before = z_gen.get_state()
-    zero_lr = [torch.optim.SGD(net.parameters(), lr=0.0) for net in (D, G)]
-    veegan.train_step(G, F_, D, *zero_lr, real, args, z_gen)
+    veegan.train_step(nets, opts, real, args, {"z": z_gen}, step=1)
     step_grads = [p.grad for p in F_.parameters()]
     z_gen.set_state(before)
     z, eps = veegan.sample_noise(16, args, z_gen)
@@ -144,14 +144,13 @@ def test_standardise_maps_a_builtin_mixture_and_reports_in_the_data_units(tmp_pa
 
 
 def test_glorot_init_is_the_notebooks():
-    args = veegan.build_parser().parse_args(["--init", "glorot", "--z-dim", "6", "--hidden", "16"])
-    G, F_, D = veegan.build_networks("veegan", data.ring(), args)
-    for net in (G, F_, D):
+    args = veegan.build_parser().parse_args(["--init", "glorot", "--z-dim", "6", "--hidden", "16", "--lr", "1e-3"])
+    for net in veegan.build_networks(data.ring(), args, "cpu", {})[0].values():
         linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
         assert linears and all(float(m.bias.detach().abs().max()) == 0 for m in linears)
         for m in linears:
             bound = (6 / (m.in_features + m.out_features)) ** 0.5
             assert 0.8 * bound < float(m.weight.detach().abs().max()) <= bound
-    default = veegan.build_parser().parse_args(["--z-dim", "6", "--hidden", "16"])
-    G, _, _ = veegan.build_networks("veegan", data.ring(), default)
+    default = veegan.build_parser().parse_args(["--z-dim", "6", "--hidden", "16", "--lr", "1e-3"])
+    G = veegan.build_networks(data.ring(), default, "cpu", {})[0]["G"]
     assert float(G[0].bias.detach().abs().max()) > 0  # PyTorch's default draws the biases too
