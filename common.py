@@ -160,17 +160,6 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
 
 # ----------------------------------------------------------------------------- run folder, checkpoints
 
-def make_run_dir(args: argparse.Namespace, script: str) -> str:
-    """Create (or reuse, on resume) the run folder; return its path (`Run.start` writes args.json)."""
-    if args.out is None:
-        name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{stamp}")
-    os.makedirs(args.out, exist_ok=True)
-    print(f"run folder: {args.out}")
-    return args.out
-
-
 def write_json(path: str, obj) -> None:
     """Write JSON atomically (a temporary file of this process, then rename)."""
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -219,38 +208,6 @@ def load_checkpoint(path: str) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a damaged file
         raise UserError(f"checkpoint {path} is unreadable ({type(err).__name__}); delete the run folder and start again") from None
-
-
-def training_state(modules: dict, step: int, *generators: torch.Generator) -> dict:
-    """A checkpoint of every network and optimiser in `modules` (None entries skipped), the step and
-    every random stream, for `save_checkpoint`."""
-    return {**{k: m.state_dict() for k, m in modules.items() if m is not None}, "step": step,
-            "rng": rng_state(*generators)}
-
-
-def restore_training_state(path: str, modules: dict, *generators: torch.Generator) -> int:
-    """Load a `training_state` checkpoint into `modules` and the random streams; return its step."""
-    state = load_checkpoint(path)
-    for key, module in modules.items():
-        if module is not None:
-            module.load_state_dict(state[key])
-    set_rng_state(state["rng"], *generators)
-    print(f"resumed at step {state['step']}")
-    return state["step"]
-
-
-def finish_run(run_dir: str, final: dict) -> dict:
-    """Write final_metrics.json, print it and the run folder; return `final`."""
-    write_json(os.path.join(run_dir, "final_metrics.json"), final)
-    print("final " + json.dumps(final))
-    print(f"wrote {run_dir}")
-    return final
-
-
-def eval_line(result: dict) -> str:
-    """The scalar metrics of an evaluation as one line."""
-    text = " ".join(f"{k} {v:.4g}" for k, v in result.items() if isinstance(v, (int, float)))
-    return "  eval " + (text or "(no scalar metric for this data set during training)")
 
 
 def rng_state(*generators: torch.Generator) -> dict:
@@ -362,7 +319,12 @@ class Run:
         if not identity:
             print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
                   + (", then (x_model + 1) / 2 for the sigmoid" if sigmoid_images and ds.kind == "images" else ""))
-        self.dir = make_run_dir(args, script)
+        if args.out is None:
+            name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
+            args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        os.makedirs(args.out, exist_ok=True)
+        print(f"run folder: {args.out}")
+        self.dir = args.out
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
 
     def generators(self, *names: str) -> dict:
@@ -393,7 +355,13 @@ class Run:
         self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
         self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
         if args.resume:
-            self.start_step = restore_training_state(self.ckpt_path, self.state, *self.rng)
+            checkpoint = load_checkpoint(self.ckpt_path)
+            for key, module in self.state.items():
+                if module is not None:
+                    module.load_state_dict(checkpoint[key])
+            set_rng_state(checkpoint["rng"], *self.rng)
+            self.start_step = checkpoint["step"]
+            print(f"resumed at step {self.start_step}")
         write_json(os.path.join(self.dir, "args.json"), vars(args))
         self.log = MetricsLog(self.dir, resume_step=self.start_step if args.resume else None)
         self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), run_dir=self.dir)
@@ -417,9 +385,11 @@ class Run:
                              "eval_s": round(self.progress.last_eval_s, 3), **(row() if row else {}),
                              **self.progress.window_means(),
                              **self.result})
-            print(eval_line(self.result), flush=True)
-        if step % self.args.ckpt_every == 0 or step == self.args.steps:
-            save_checkpoint(self.ckpt_path, training_state(self.state, step, *self.rng))
+            scalars = " ".join(f"{k} {v:.4g}" for k, v in self.result.items() if isinstance(v, (int, float)))
+            print("  eval " + (scalars or "(no scalar metric for this data set during training)"), flush=True)
+        if step % self.args.ckpt_every == 0 or step == self.args.steps:  # None entries: nets a variant lacks
+            save_checkpoint(self.ckpt_path, {**{k: m.state_dict() for k, m in self.state.items() if m is not None},
+                                             "step": step, "rng": rng_state(*self.rng)})
         return evaluated
 
     def end(self, evaluate) -> np.ndarray:
@@ -436,7 +406,10 @@ class Run:
         final.update(step=self.args.steps, steps_per_s=round(self.progress.rate(), 2),
                      wall_s=round(time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
                      seed=self.args.seed, **extra)
-        return finish_run(self.dir, final)
+        write_json(os.path.join(self.dir, "final_metrics.json"), final)
+        print("final " + json.dumps(final))
+        print(f"wrote {self.dir}")
+        return final
 
 
 def format_seconds(s: float) -> str:
@@ -489,11 +462,6 @@ def read_png(path: str) -> np.ndarray:
         raise ValueError(f"{path}: row filters other than 0 are not supported")
     pixels = rows[:, 1:].reshape(h, w, channels)
     return pixels[..., 0] if channels == 1 else pixels
-
-
-def tile_png(path: str, pictures: list, columns: int, captions: list[str] | None = None, gap: int = 10) -> None:
-    """Write `tile(pictures, columns, captions, gap)` as PNG."""
-    write_png(path, tile(pictures, columns, captions, gap))
 
 
 def tile(pictures: list, columns: int, captions: list[str] | None = None, gap: int = 10) -> np.ndarray:
@@ -614,12 +582,6 @@ def _axes(canvas, box, xlim, ylim, title, xlabel, ylabel, xticks=True) -> None:
             draw_text(canvas, x - text_width(_tick_label(v)) // 2, bottom + 8, _tick_label(v))
 
 
-def line_plot_png(path: str, series: dict, title: str, xlabel: str, ylabel: str,
-                  hlines: dict | None = None, size=(720, 460)) -> None:
-    """`line_plot` written as PNG."""
-    write_png(path, line_plot(series, title, xlabel, ylabel, hlines, size))
-
-
 def line_plot(series: dict, title: str, xlabel: str, ylabel: str, hlines: dict | None = None,
               size=(720, 460)) -> np.ndarray:
     """Lines of `series` {name: (x, y) or (x, y, yerr)} with a shaded +-yerr band, dashed `hlines`
@@ -672,7 +634,7 @@ def line_plot(series: dict, title: str, xlabel: str, ylabel: str, hlines: dict |
     return canvas
 
 
-def bar_chart_png(path: str, values, labels, title: str, ylabel: str = "share", size=(560, 360)) -> None:
+def bar_chart(values, labels, title: str, ylabel: str = "share", size=(560, 360)) -> np.ndarray:
     """Vertical bars (e.g. the class histogram of generated images, paper Fig. 6)."""
     w, h = size
     canvas = np.full((h, w, 3), 255, np.uint8)
@@ -688,13 +650,7 @@ def bar_chart_png(path: str, values, labels, title: str, ylabel: str = "share", 
         canvas[y:bottom, x0:x1] = PALETTE[0]
         draw_text(canvas, (x0 + x1 - text_width(lab)) // 2, bottom + 8, lab)
     _axes(canvas, box, (0, 1), ylim, title, "", ylabel, xticks=False)
-    write_png(path, canvas)
-
-
-def heatmap_png(path: str, points: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
-                size: int = 420, bins: int = 140) -> None:
-    """`heatmap` written as PNG."""
-    write_png(path, heatmap(points, extent, title, centers, size, bins))
+    return canvas
 
 
 def heatmap(points: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,
@@ -705,13 +661,6 @@ def heatmap(points: np.ndarray, extent, title: str, centers: np.ndarray | None =
     hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[xmin, xmax], [ymin, ymax]])
     density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)  # rows top-to-bottom = y high-to-low
     return scalar_map(density, extent, title, centers, size)
-
-
-def scalar_map_png(path: str, values: np.ndarray, extent, title: str, centers: np.ndarray | None = None,
-                   size: int = 420, marks: np.ndarray | None = None, marks2: np.ndarray | None = None,
-                   contours: np.ndarray | None = None) -> None:
-    """`scalar_map` written as PNG."""
-    write_png(path, scalar_map(values, extent, title, centers, size, marks, marks2, contours))
 
 
 def scalar_map(values: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,

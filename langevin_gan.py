@@ -442,7 +442,7 @@ def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to
         level = (level - level.min()) / max(level.max() - level.min(), 1e-12)
     else:
         level = 1 / (1 + np.exp(-level))
-    common.scalar_map_png(path, density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers, contours=level)
+    common.write_png(path, common.scalar_map(density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers, contours=level))
 
 
 def write_snapshot(nets: dict, run: common.Run, args, step: int) -> None:
@@ -462,9 +462,8 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     if ds.kind == "points" and ds.shape == (2,):
         write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets["D"], ds, args, args.steps, run.to_model)
     if noise_rows:
-        common.line_plot_png(os.path.join(run_dir, "noise_level.png"),
-                             {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
-                             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t")
+        common.write_png(os.path.join(run_dir, "noise_level.png"), common.line_plot({"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
+                             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t"))
     if ds.kind == "images":
         lo, hi = ds.value_range
         grid = (samples[:100].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2)
@@ -473,14 +472,14 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=10))
         if rows and "class_shares" in rows[-1]:
             shares = rows[-1]["class_shares"]
-            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(10)],
-                                 f"classes of {args.eval_n} samples, {args.noise}")
+            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(10)],
+                                 f"classes of {args.eval_n} samples, {args.noise}"))
         return
     if rows and "mode_counts" in rows[-1]:
         counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
                              [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.noise}")
+                             f"high-quality samples per mode, {args.noise}"))
 
 
 # ----------------------------------------------------------------------------- main

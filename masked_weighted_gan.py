@@ -318,11 +318,11 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad) if len(lo) > 1 else None
         if extent:
             centers = ds.centers[:, :2] if ds.centers is not None else None
-            common.heatmap_png(os.path.join(run_dir, "samples.png"), samples[:, :2], extent, title, centers)
+            common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(samples[:, :2], extent, title, centers))
         if rows and "emd" in rows[0]:
             curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
-            common.line_plot_png(os.path.join(run_dir, "emd_curve.png"), curve, f"EMD, {args.prior} prior",
-                                 "generator step", "EMD", hlines={"data floor": args.emd_floor})
+            common.write_png(os.path.join(run_dir, "emd_curve.png"), common.line_plot(curve, f"EMD, {args.prior} prior",
+                                 "generator step", "EMD", hlines={"data floor": args.emd_floor}))
     else:
         images = samples[:64].astype(np.float32)
         lo, hi = ds.value_range
@@ -333,12 +333,12 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         zz = torch.stack(torch.meshgrid(axis.flip(0), axis, indexing="ij")[::-1], -1).reshape(-1, 2)
         s = prior_scores(G, D, zz.to(next(G.parameters()).device)).cpu().numpy().reshape(200, 200)
         ranks = s.argsort(None).argsort().reshape(s.shape) / (s.size - 1)
-        common.scalar_map_png(os.path.join(run_dir, "prior_map.png"), ranks, (-1, 1, -1, 1),
-                              "latent prior coloured by score rank")
+        common.write_png(os.path.join(run_dir, "prior_map.png"), common.scalar_map(ranks, (-1, 1, -1, 1),
+                              "latent prior coloured by score rank"))
     if rows and "class_shares" in rows[-1]:
-        common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), rows[-1]["class_shares"],
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(rows[-1]["class_shares"],
                              [str(i) for i in range(len(rows[-1]["class_shares"]))],
-                             f"classes of {args.eval_n} samples, {args.prior} prior")
+                             f"classes of {args.eval_n} samples, {args.prior} prior"))
 
 
 # ----------------------------------------------------------------------------- main

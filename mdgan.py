@@ -277,8 +277,8 @@ def missing_modes(nets, ds, args, to_model, device) -> dict:
         curves[f"sigma {sigma:g}"] = (metrics.THRESHOLDS.tolist(), r["curve"])
         print(f"third-party D, sigma {sigma:g}: {r['missing']} of {r['test_n']} test images above "
               f"{args.tpd_threshold:g} (mean P(real) {r['mean_p_real']:.3f})")
-    common.line_plot_png(os.path.join(args.out, "missing_modes.png"), curves,
-                         f"{args.variant}: test images with D*(t) > threshold", "threshold", "count")
+    common.write_png(os.path.join(args.out, "missing_modes.png"), common.line_plot(curves,
+                         f"{args.variant}: test images with D*(t) > threshold", "threshold", "count"))
     return {**out, "missing_threshold": args.tpd_threshold, "missing_test_n": len(test), "tpd_steps": args.tpd_steps}
 
 
@@ -294,12 +294,11 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=8))
         if rows and "class_shares" in rows[-1]:
             shares = rows[-1]["class_shares"]
-            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
-                                 f"classes of {args.eval_n} samples, {args.variant}")
-            common.line_plot_png(os.path.join(run_dir, "scores.png"),
-                                 {"MODE score": (steps, [r["mode_score"] for r in rows]),
+            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
+                                 f"classes of {args.eval_n} samples, {args.variant}"))
+            common.write_png(os.path.join(run_dir, "scores.png"), common.line_plot({"MODE score": (steps, [r["mode_score"] for r in rows]),
                                   "Inception score": (steps, [r["inception_score"] for r in rows])},
-                                 f"{args.variant} on {args.dataset}", "step", "score")
+                                 f"{args.variant} on {args.dataset}", "step", "score"))
         if "E" in nets:
             real = to_model(ds.test_images[:16].float()).to(next(nets["G"].parameters()).device)
             with torch.no_grad():
@@ -312,16 +311,15 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     pad = 0.15 * (hi - lo)
     if samples.shape[1] >= 2:
         centers = ds.centers[:, :2] if ds.centers is not None else None
-        common.heatmap_png(os.path.join(run_dir, "samples.png"), samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
-                           f"{args.variant}, {args.dataset}, step {args.steps}", centers)
+        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
+                           f"{args.variant}, {args.dataset}, step {args.steps}", centers))
     if rows and "mode_counts" in rows[-1]:
         counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
                              [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.variant}")
-        common.line_plot_png(os.path.join(run_dir, "curves.png"),
-                             {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
-                              "HQ %": (steps, [r["hq"] for r in rows])}, f"{args.variant} on {args.dataset}", "step", "%")
+                             f"high-quality samples per mode, {args.variant}"))
+        common.write_png(os.path.join(run_dir, "curves.png"), common.line_plot({"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
+                              "HQ %": (steps, [r["hq"] for r in rows])}, f"{args.variant} on {args.dataset}", "step", "%"))
 
 
 # ----------------------------------------------------------------------------- main

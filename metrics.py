@@ -286,24 +286,23 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
     print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
           flush=True)
     gen = torch.Generator().manual_seed(seed)
-    torch_state = torch.get_rng_state()
-    torch.manual_seed(seed)  # dropout; restored below so training runs are unaffected
     classifier.to(device)
     opt = torch.optim.Adam(classifier.parameters(), 1e-3)
     x, y = to_unit_range(dataset.array), torch.as_tensor(dataset.labels)
     epochs = min(10, max(3, -(-40000 // len(x))))
-    for _ in range(epochs):
-        classifier.train()
-        order = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), 128):
-            idx = order[i:i + 128]
-            shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
-            batch = torch.roll(x[idx], shifts=shift, dims=(2, 3)).to(device)
-            loss = F.cross_entropy(classifier(batch), y[idx].to(device))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    torch.set_rng_state(torch_state)
+    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
+        torch.manual_seed(seed)  # dropout; the caller's streams are unaffected
+        for _ in range(epochs):
+            classifier.train()
+            order = torch.randperm(len(x), generator=gen)
+            for i in range(0, len(x), 128):
+                idx = order[i:i + 128]
+                shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
+                batch = torch.roll(x[idx], shifts=shift, dims=(2, 3)).to(device)
+                loss = F.cross_entropy(classifier(batch), y[idx].to(device))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
     accuracy = float((classifier.predict(test_x) == test_y).mean())
     state = {"model": {k: v.cpu() for k, v in classifier.state_dict().items()}, "test_accuracy": accuracy, "data_hash": key}
     for path in paths:
@@ -355,10 +354,9 @@ def third_party_missing_modes(make_discriminator, sample_real, sample_fake, test
     `steps` updates of `batch` real + `batch` fake, and the test samples scored with noise of the same
     std (fixed seed), so D* is applied to the distribution it was trained on. Returns the count above
     `threshold` and the count at every threshold in THRESHOLDS."""
-    torch_state = torch.get_rng_state()
-    torch.manual_seed(seed)  # D*'s initialisation; the caller's stream is restored below
-    judge = make_discriminator().to(device)
-    torch.set_rng_state(torch_state)
+    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
+        torch.manual_seed(seed)  # D*'s initialisation; the caller's streams are unaffected
+        judge = make_discriminator().to(device)
     gen = torch.Generator(device).manual_seed(seed)
     opt = torch.optim.Adam(judge.parameters(), lr, betas=(0.5, 0.999))
     judge.train()

@@ -483,8 +483,8 @@ def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: in
         lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
         pad = 0.15 * (hi - lo)
         centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
-        common.heatmap_png(path, samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
-                           f"{args.loss}, {args.dataset}, step {step}", centers, size=size)
+        common.write_png(path, common.heatmap(samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
+                           f"{args.loss}, {args.dataset}, step {step}", centers, size=size))
         return
     lo, hi = ds.value_range
     side = max(1, size // 60)
@@ -504,8 +504,8 @@ def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_
     real = torch.as_tensor(reference.real, dtype=torch.float32).to(device)
     values = discriminator_view(nets, real, [plane], args)[3].clamp(0, 1).reshape(res, res).cpu().numpy()
     np.save(os.path.join(run_dir, "landscape.npy"), values)
-    common.scalar_map_png(os.path.join(run_dir, "landscape.png"), values, (axis[0], axis[-1], axis[0], axis[-1]),
-                          f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500])
+    common.write_png(os.path.join(run_dir, "landscape.png"), common.scalar_map(values, (axis[0], axis[-1], axis[0], axis[-1]),
+                          f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500]))
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
@@ -537,7 +537,7 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         centres = list((np.asarray(r["hist_edges"][:-1]) + np.asarray(r["hist_edges"][1:])) / 2)
         panels.append(common.line_plot({"real": (centres, r["hist_real"]), "fake": (centres, r["hist_fake"])},
                                        f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)))
-    common.tile_png(os.path.join(run_dir, "hist.png"), panels, len(panels))
+    common.write_png(os.path.join(run_dir, "hist.png"), common.tile(panels, len(panels)))
     panels = []
     for stat in ("mean", "var", "norm"):
         log = stat != "mean"
@@ -545,11 +545,11 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
                                  else r[f"train_grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
         panels.append(common.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
                                        f"log10 {stat}" if log else stat, size=(480, 320)))
-    common.tile_png(os.path.join(run_dir, "gradients.png"), panels, 3)
+    common.write_png(os.path.join(run_dir, "gradients.png"), common.tile(panels, 3))
     if "class_shares" in rows[-1]:
         shares = rows[-1]["class_shares"]
-        common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
-                             f"classes of {args.eval_n} samples, {args.loss}")
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
+                             f"classes of {args.eval_n} samples, {args.loss}"))
 
 
 # ----------------------------------------------------------------------------- main

@@ -276,8 +276,8 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         common.write_png(os.path.join(run_dir, "samples.png"), grid)
         if rows and "class_shares" in rows[-1]:
             shares = rows[-1]["class_shares"]
-            common.bar_chart_png(os.path.join(run_dir, "class_hist.png"), shares, [str(i) for i in range(len(shares))],
-                                 f"classes of {args.eval_n} samples, {args.method}")
+            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
+                                 f"classes of {args.eval_n} samples, {args.method}"))
         return
     if ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
         k = ds.noise_dims
@@ -287,17 +287,17 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     if samples.shape[1] >= 2:
         lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
         pad = 0.15 * (hi - lo)
-        common.heatmap_png(os.path.join(run_dir, "samples.png"), view, (lo - pad, hi + pad, lo - pad, hi + pad), title, centers)
+        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(view, (lo - pad, hi + pad, lo - pad, hi + pad), title, centers))
     if rows and "mode_counts" in rows[-1]:
         counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.bar_chart_png(os.path.join(run_dir, "mode_hist.png"), counts / max(counts.sum(), 1),
+        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
                              [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.method}")
+                             f"high-quality samples per mode, {args.method}"))
         steps = [r["step"] for r in rows]
         curves = {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
                   "HQ %": (steps, [r["hq"] for r in rows])}
-        common.line_plot_png(os.path.join(run_dir, "curves.png"), curves, f"{args.method} on {args.dataset}",
-                             "step", "%")
+        common.write_png(os.path.join(run_dir, "curves.png"), common.line_plot(curves, f"{args.method} on {args.dataset}",
+                             "step", "%"))
 
 
 def write_ivom(G, ds, args, run_dir: str) -> dict:

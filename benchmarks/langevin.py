@@ -121,7 +121,7 @@ def main(argv=None) -> None:
                 if os.path.isfile(path):
                     pictures.append(path)
                     captions.append(f"{data} {arm} seed 0" if picture == "samples.png" else "")
-        common.tile_png(name + ".png", pictures, 2, captions)
+        common.write_png(name + ".png", common.tile(pictures, 2, captions))
         print(f"wrote {name}.png")
     if len(eps_list) > 1:  # the sweep: one row per data set and arm, one column per eps
         rows = []

@@ -72,8 +72,8 @@ def table(args, extra: list[str]) -> None:
     header = ("| prior | final EMD (mean ± std) | floor | n | modes /8 | HQ % | KL | best EMD during training | "
               "paper EMD | final EMD per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     write_outputs(name, header, rows, summary, args)
-    common.line_plot_png(name + "_curves.png", curves, f"ring, {args.loss}{' ' + args.tag if args.tag else ''}: EMD over training ({args.seeds} seeds)",
-                         "generator step", "EMD", hlines={"data floor": floor})
+    common.write_png(name + "_curves.png", common.line_plot(curves, f"ring, {args.loss}{' ' + args.tag if args.tag else ''}: EMD over training ({args.seeds} seeds)",
+                         "generator step", "EMD", hlines={"data floor": floor}))
 
 
 def rates(args, extra: list[str]) -> None:
@@ -95,9 +95,9 @@ def rates(args, extra: list[str]) -> None:
     write_outputs(name, header, rows, summary, args)
     emd = np.array([summary[str(r)]["emd"] for r in grid])
     floor = float(np.mean([summary[str(r)]["emd_floor"] for r in grid]))
-    common.line_plot_png(name + ".png", {"masked prior": (grid, emd.mean(1), emd.std(1))},
+    common.write_png(name + ".png", common.line_plot({"masked prior": (grid, emd.mean(1), emd.std(1))},
                          f"ring, {args.loss}: final EMD against masking rate ({args.seeds} seeds)", "masking rate r",
-                         "EMD", hlines={"data floor": floor})
+                         "EMD", hlines={"data floor": floor}))
 
 
 def arc(args, extra: list[str]) -> None:
@@ -156,7 +156,7 @@ def arc(args, extra: list[str]) -> None:
               "| --- | --- | --- | --- | --- | --- | --- | --- |")
     name = os.path.join(args.results, f"masked_weighted_arc_{args.loss}{'-' + args.tag if args.tag else ''}")
     write_outputs(name, header, rows, summary, args)
-    common.tile_png(name + ".png", pictures, 2)
+    common.write_png(name + ".png", common.tile(pictures, 2))
     print(f"wrote {name}.png")
 
 

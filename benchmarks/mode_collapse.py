@@ -217,7 +217,7 @@ def heatmaps(runs: list[dict], args, path: str) -> bool:
             captions.append(f"{data}, seed 0" if i == 0 else "")
         columns = max(columns, len(firsts))
     if pictures:
-        common.tile_png(path, pictures, columns, captions)
+        common.write_png(path, common.tile(pictures, columns, captions))
     return bool(pictures)
 
 

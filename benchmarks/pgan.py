@@ -222,8 +222,8 @@ def main(argv=None) -> None:
                   os.path.join(d, pic))
                  for a, dirs in runs.items() for seed, d in enumerate(dirs[shown]) for i, pic in enumerate(pictures)]
         columns = {"toy": 2, "curves": 2, "readings": args.seeds, "table": len(cells)}.get(exp, 1)
-        common.tile_png(name + ".png", [path for _, path in cells], columns,
-                        [c for c, _ in cells])
+        common.write_png(name + ".png", common.tile([path for _, path in cells], columns,
+                        [c for c, _ in cells]))
         print(f"wrote {name}.png")
 
 

@@ -80,10 +80,9 @@ def main(argv=None) -> None:
     write_outputs(os.path.join(args.results, args.name), header, rows, summary, args)
     for data, logs in curves.items():
         for key, what, paper_index in (("modes", "modes captured", 0), ("hq", "high-quality share (%)", 1)):
-            common.line_plot_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"),
-                                 {m: curve(runs_logs, key) for m, runs_logs in logs.items()},
+            common.write_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"), common.line_plot({m: curve(runs_logs, key) for m, runs_logs in logs.items()},
                                  f"{data}: {what} over training ({args.seeds} seeds)", "iteration", key,
-                                 {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs})
+                                 {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs}))
 
 
 def continue_from(shorter: str, run_dir: str) -> None:

@@ -45,11 +45,11 @@ def test_image_grid_uses_fixed_range_and_torchvision_geometry():
 
 
 def test_plots_write_readable_pngs(tmp_path):
-    common.line_plot_png(str(tmp_path / "l.png"), {"a": ([0, 1, 2], [3.0, 2.0, 1.0], [0.1, 0.2, 0.1]),
-                                                    "b": ([0, 2], [1.0, 1.5])}, "T", "x", "y", hlines={"floor": 0.5})
-    common.bar_chart_png(str(tmp_path / "b.png"), [0.1, 0.9], ["0", "1"], "bars")
+    common.write_png(str(tmp_path / "l.png"), common.line_plot({"a": ([0, 1, 2], [3.0, 2.0, 1.0], [0.1, 0.2, 0.1]),
+                                                    "b": ([0, 2], [1.0, 1.5])}, "T", "x", "y", hlines={"floor": 0.5}))
+    common.write_png(str(tmp_path / "b.png"), common.bar_chart([0.1, 0.9], ["0", "1"], "bars"))
     pts = np.random.default_rng(0).normal(size=(500, 2))
-    common.heatmap_png(str(tmp_path / "h.png"), pts, (-3, 3, -3, 3), "heat", centers=np.zeros((1, 2)))
+    common.write_png(str(tmp_path / "h.png"), common.heatmap(pts, (-3, 3, -3, 3), "heat", centers=np.zeros((1, 2))))
     for name in ("l.png", "b.png", "h.png"):
         img = read_png(str(tmp_path / name))
         assert img.ndim == 3 and img.std() > 0
@@ -109,7 +109,7 @@ def test_read_png_and_tile(tmp_path):
     grey, rgb = rng.integers(0, 256, (5, 7)).astype(np.uint8), rng.integers(0, 256, (4, 6, 3)).astype(np.uint8)
     common.write_png(str(tmp_path / "g.png"), grey)
     np.testing.assert_array_equal(common.read_png(str(tmp_path / "g.png")), grey)
-    common.tile_png(str(tmp_path / "t.png"), [str(tmp_path / "g.png"), rgb], 2, ["a", "b"])
+    common.write_png(str(tmp_path / "t.png"), common.tile([str(tmp_path / "g.png"), rgb], 2, ["a", "b"]))
     tiled = read_png(str(tmp_path / "t.png"))  # the independent reader above
     assert tiled.shape == (49, 46, 3)  # cells 18 x 39 (picture, 24-pixel caption strip, 10-pixel gaps)
     np.testing.assert_array_equal(tiled[34:38, 28:34], rgb)

@@ -1,12 +1,14 @@
 import json
 import math
 import os
+import types
 
 import numpy as np
 import pytest
 import torch
 
 import common
+import data
 import langevin_gan as lg
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
@@ -157,6 +159,23 @@ def test_same_seed_same_numbers_and_resume_equals_uninterrupted(tmp_path):
     for key in ("emd", "hq", "kl", "final_noise_level"):
         assert a[key] == b[key] == c[key], key
     assert np.array_equal(np.load(str(tmp_path / "a" / "samples.npy")), np.load(os.path.join(out_c, "samples.npy")))
+
+
+def test_conditional_batches_carry_each_images_own_label_and_both_nets_use_it(shared_mnist_dir):
+    ds = data.load_dataset("mnist", str(shared_mnist_dir))
+    args = lg.build_parser().parse_args(["--dataset", "mnist", "--conditional", "--batch", "16"])
+    lg.apply_presets(args, ds)
+    run = types.SimpleNamespace(ds=ds, to_model=lambda x: x, device="cpu")
+    images, labels = lg.labelled_batch(run, args, {"data": torch.Generator().manual_seed(0)})
+    rows = ds.array.float().flatten(1)
+    for image, label in zip(images, labels):  # each image is a row of the set that has this label
+        matches = (rows == image.flatten()).all(1).nonzero().flatten()
+        assert len(matches) and any(int(ds.labels[i]) == int(label) for i in matches)
+    nets, _ = lg.build_networks(ds, args, "cpu", {"eta": torch.Generator()})
+    z, other = torch.randn(16, args.z_dim), (labels + 1) % 10
+    with torch.no_grad():
+        assert not torch.allclose(nets["G"](z, labels), nets["G"](z, other))
+        assert not torch.allclose(nets["D"](images, labels), nets["D"](images, other))
 
 
 def test_conditional_mnist_writes_the_digit_grid_and_label_accuracy(tmp_path, shared_mnist_dir):

@@ -1,5 +1,7 @@
+import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -8,6 +10,7 @@ import pytest
 import torch
 
 import common
+import data
 import masked_weighted_gan as mw
 from conftest import ROOT
 
@@ -46,9 +49,25 @@ def test_toy_settings_follow_the_loss_and_explicit_flags_win(tmp_path, extra, ex
     assert {k: stored[k] for k in expected} == expected
 
 
-def test_masked_sampling_of_a_constant_prior_gan(tmp_path):
-    _, final = run(tmp_path, "--prior", "constant", "--sample-prior", "masked")
-    assert final["sample_prior"] == "masked"
+def test_masked_sampling_of_a_constant_prior_gan_keeps_what_d_scores_highest(tmp_path):
+    """The paper's 0.3378 case: the same trained constant-prior nets, sampled through the mask."""
+    out, final = run(tmp_path, "--prior", "constant", "--rate", "0.3")
+    masked_dir = str(tmp_path / "masked_at_generation")
+    shutil.copytree(out, masked_dir)
+    masked = mw.main(["--resume", masked_dir, "--sample-prior", "masked"])
+    assert final["sample_prior"] == "train" and masked["sample_prior"] == "masked"
+    args = argparse.Namespace(**json.load(open(os.path.join(out, "args.json"))))
+    ds = data.ring()
+    nets, _ = mw.build_networks(ds, args, "cpu", {})
+    state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
+    nets["G"].load_state_dict(state["G"]), nets["D"].load_state_dict(state["D"])
+    to_model = ds.model_maps()[2]
+    with torch.no_grad():
+        score = {name: nets["D"](to_model(torch.as_tensor(np.load(os.path.join(d, "samples.npy")), dtype=torch.float32)))
+                 for name, d in (("constant", out), ("masked", masked_dir))}
+    # the mask keeps the top 30 % of each pre-sample by D's score: every kept sample scores above the
+    # constant prior's median, and the masked samples are not the constant prior's
+    assert score["masked"].min() > score["constant"].median() and not torch.equal(score["masked"], score["constant"])
 
 
 def test_same_seed_same_numbers(tmp_path):
@@ -103,6 +122,18 @@ def test_prior_scores_are_a_function_of_z_alone():
     assert not G.training and D.training
 
 
+def test_gradient_penalty_of_a_linear_critic_is_exact():
+    """D(x) = w.x + b has gradient w everywhere, so the penalty is (||w|| - 1)^2 at every xhat."""
+    D = torch.nn.Linear(3, 1)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[2.0, -1.0, 2.0]]))  # ||w|| = 3
+    real, fake = torch.randn(16, 3), torch.randn(16, 3)
+    penalty = mw.gradient_penalty(D, real, fake, torch.Generator().manual_seed(0))
+    assert penalty.item() == pytest.approx(4.0, rel=1e-6)
+    (grad_w,) = torch.autograd.grad(penalty, D.weight)  # d/dw (||w|| - 1)^2 = 2 (||w|| - 1) w / ||w||
+    torch.testing.assert_close(grad_w, 2 * 2 * D.weight.detach() / 3)
+
+
 def test_user_points_at_another_scale_are_judged_in_their_own_units(tmp_path):
     rng = np.random.default_rng(0)
     centers = 50 * np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0], [0.0, -1.0]]) + [1000.0, -300.0]
@@ -147,7 +178,6 @@ def cli(capsys, *args):
 def test_bad_data_gives_one_line_error_and_nonzero_exit(tmp_path, capsys, make_input, message):
     code, err = cli(capsys, "--dataset", make_input(tmp_path), "--out", str(tmp_path / "o"))
     assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err
-    assert not (tmp_path / "o").exists()  # nothing is created for a run that cannot start
     assert not (tmp_path / "o").exists()  # nothing is created for a run that cannot start
 
 

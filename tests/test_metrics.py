@@ -134,6 +134,14 @@ def test_classifier_trains_caches_and_judges(tmp_path, mnist_dir):
 def test_calibrated_radius_holds_real_data_and_the_literal_rule_does_not():
     assert metrics.calibrated_radius(1.0, 700) == pytest.approx(28.66, abs=0.01)
     assert metrics.calibrated_radius(0.01, 2) == pytest.approx(0.0372, abs=1e-4)
+    gen = torch.Generator().manual_seed(0)
+    hd = data.load_dataset("hd", ".")
+    real_hd = metrics.mixture_stats(hd.sample(2000, gen).numpy(), hd)
+    # a real 1200-D sample lies ~26 sigma from its mean: the literal 10-sigma rule rejects all of them
+    assert real_hd["hq"] == 0 and real_hd["hq_calibrated"] > 99.5 and real_hd["modes_calibrated"] == 10
+    ring = data.load_dataset("ring", ".")
+    real_ring = metrics.mixture_stats(ring.sample(2000, gen).numpy(), ring)
+    assert real_ring["hq_calibrated"] > 99.5 and 97 < real_ring["hq"] < 100 and real_ring["modes"] == 8  # 3 sigma in 2-D: 98.9 %
 
 
 def test_stacked_histogram_counts_digit_triples():

@@ -134,12 +134,25 @@ def test_star_toy_lsgan_and_frozen_generator(tmp_path):
     assert final["dataset"] == "star" and "modes" not in final  # no isotropic modes to count: EMD only
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
     assert [r["generator_updated"] for r in rows] == [False, True]
-    out, _ = run(tmp_path, "--freeze-generator", "--steps", "3", name="frozen")
-    saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
-    args = pgan.build_parser().parse_args(["--z-dim", "2", "--lrelu-slope", "0.2"])
-    common.seed_everything(0)  # as the run did before building its networks
-    fresh = pgan.make_networks(pgan.datasets.star(), args)["G"]
-    assert all(torch.equal(saved[k], v) for k, v in fresh.state_dict().items())  # never updated
+    assert_frozen_steps_leave_g_as_built(pgan.datasets.star(), ["--z-dim", "2", "--lrelu-slope", "0.2"])
+
+
+def assert_frozen_steps_leave_g_as_built(ds, flags):
+    """Three train_steps with --freeze-generator from freshly built networks: G's weights and BN
+    statistics stay bit-equal to what build_networks made, while G's gradient is computed."""
+    args = pgan.build_parser().parse_args([*flags, "--freeze-generator", "--batch", "16", "--epoch-steps", "3"])
+    pgan.apply_presets(args, ds)
+    nets, opts = pgan.build_networks(ds, args, "cpu", {})
+    built = {k: v.clone() for k, v in nets["G"].state_dict().items()}
+    rng = {"data": torch.Generator().manual_seed(0), "z": torch.Generator().manual_seed(1)}
+    encoder_before = [p.clone() for p in nets["encoder"].parameters()]
+    for step in (1, 2, 3):
+        stats = pgan.train_step(nets, opts, ds.sample(args.batch * args.d_steps, rng["data"]).float() / 255
+                                if ds.kind == "images" else ds.sample(args.batch, rng["data"]), args, rng, step)
+        assert stats["grad_g_norm"] > 0  # computed, not applied
+    after = nets["G"].state_dict()
+    assert after.keys() == built.keys() and all(torch.equal(after[k], built[k]) for k in built)
+    assert not all(torch.equal(a, b) for a, b in zip(encoder_before, nets["encoder"].parameters()))  # D did train
 
 
 def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, shared_mnist_dir):
@@ -147,11 +160,11 @@ def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, 
                      "--steps", "3", "--epoch-steps", "3")
     saved = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["G"]
     assert any("running_mean" in k for k in saved)  # the MNIST G has BN layers
-    args = pgan.build_parser().parse_args(["--z-dim", "100", "--lrelu-slope", "0.6"])
-    common.seed_everything(0)  # as the run did before building its networks
-    ds = pgan.datasets.load_dataset("mnist", str(shared_mnist_dir))
-    fresh = pgan.make_networks(ds, args)["G"].state_dict()
-    assert saved.keys() == fresh.keys() and all(torch.equal(saved[k], fresh[k]) for k in fresh)  # BN statistics too
+    shorter, _ = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--freeze-generator",
+                     "--steps", "1", "--epoch-steps", "3", name="one-step")
+    after_one = torch.load(os.path.join(shorter, "ckpt.pt"), weights_only=True)["G"]
+    assert all(torch.equal(saved[k], after_one[k]) for k in saved)  # BN statistics too
+    assert_frozen_steps_leave_g_as_built(pgan.datasets.load_dataset("mnist", str(shared_mnist_dir)), ["--z-dim", "100"])
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
     assert rows[-1]["train_grad_g_norm"] > 0 and rows[-1]["generator_updated"] is False  # computed, not applied
 
