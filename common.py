@@ -306,6 +306,8 @@ class Run:
         live in [0, 1] instead of tanh's [-1, 1]; digits: the MNIST set whose classifier judges a
         stacked-MNIST run."""
         self.args, self.ds, self.script, self.digits = args, ds, script, digits
+        if ds.stack_index is not None and digits is None:
+            raise UserError(f"{script}.py does not train on stacked-mnist; use veegan.py, or mnist here")
         args.eval_every = args.eval_every or max(1, args.steps // 10)
         args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
         self.device = get_device(args.device)
@@ -415,6 +417,77 @@ class Run:
 def format_seconds(s: float) -> str:
     s = int(round(s))
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+# ----------------------------------------------------------------------------- shared by every script's evaluation
+
+@torch.no_grad()
+def sample_in_chunks(G: nn.Module, n: int, chunk: int, make_input) -> torch.Tensor:
+    """torch.cat of G(*make_input(first_row, m)) over chunks of m <= chunk rows, with G in eval mode
+    (batch norm's running statistics, no dropout) and handed back in the mode it came in."""
+    was_training = G.training
+    G.eval()
+    out = torch.cat([G(*make_input(i, min(chunk, n - i))) for i in range(0, n, chunk)])
+    G.train(was_training)
+    return out
+
+
+def plot_extent(ds) -> tuple:
+    """A square (x0, x1, y0, y1) around a point set's value range, 15 % of its width to spare."""
+    lo, hi = float(np.min(ds.value_range[0])), float(np.max(ds.value_range[1]))
+    pad = 0.15 * (hi - lo)
+    return lo - pad, hi + pad, lo - pad, hi + pad
+
+
+def image_picture(ds, images: np.ndarray, nrow: int = 8) -> np.ndarray:
+    """`image_grid` of images in the data set's own units, through its affine map onto [-1, 1]."""
+    center, scale = ds.affine()
+    return image_grid((np.asarray(images, np.float32) - center) / scale, nrow)
+
+
+def histogram_picture(counts, title: str) -> np.ndarray:
+    """Bars of the shares of `counts` (classes or modes), numbered when there are at most 10."""
+    counts = np.asarray(counts, float)
+    return bar_chart(counts / max(counts.sum(), 1e-12), [str(i) if len(counts) <= 10 else "" for i in range(len(counts))], title)
+
+
+def write_mixture_pictures(run, rows: list, view: np.ndarray | None, label: str) -> None:
+    """samples.png, the density of `view` (a 2-D view of the samples; None: the script draws its
+    own), and where the modes are known mode_hist.png (high-quality samples per mode) and
+    curves.png (modes and HQ share over training)."""
+    ds = run.ds
+    if view is not None:
+        centers = ds.centers[:, :2] if ds.centers is not None else None
+        write_png(os.path.join(run.dir, "samples.png"), heatmap(
+            view, plot_extent(ds), f"{label}, {run.args.dataset}, step {run.args.steps}", centers))
+    if rows and "mode_counts" in rows[-1]:
+        counts = rows[-1]["mode_counts"]
+        write_png(os.path.join(run.dir, "mode_hist.png"), histogram_picture(counts, f"high-quality samples per mode, {label}"))
+        steps = [r["step"] for r in rows]
+        curves = {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]), "HQ %": (steps, [r["hq"] for r in rows])}
+        write_png(os.path.join(run.dir, "curves.png"), line_plot(curves, f"{label} on {run.args.dataset}", "step", "%"))
+
+
+def apply_presets(args, preset: dict) -> None:
+    """Set every flag left at None to the value `preset` gives it (the paper's, for the data family)."""
+    for key, value in preset.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def preset_help(parser: argparse.ArgumentParser, presets: dict) -> None:
+    """Append to each flag's help the value it takes per family ({family: {dest: value}}), so that
+    --help shows what a run will use instead of None."""
+    def text(v):
+        if isinstance(v, float) and v and abs(v) < 1e-2:  # 2e-4, not 0.0002
+            mantissa, exponent = f"{v:e}".split("e")
+            return f"{float(mantissa):g}e{int(exponent)}"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    for action in parser._actions:
+        values = [f"{family} {text(preset[action.dest])}" for family, preset in presets.items() if action.dest in preset]
+        if values and action.help:
+            action.help += f" [default: {'; '.join(values)}]"
 
 
 # ----------------------------------------------------------------------------- PNG and plots

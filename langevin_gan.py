@@ -10,49 +10,35 @@ whose injected noise has the running average of the gradient covariance as its c
                   eta_t ~ N(0, I_t)                                                        (10)
     I_t = (1 - 1/t) I_{t-1} + (1/t) V(theta_t)                                             (11)
 
-The paper gives no hyper-parameters, networks or numbers: every default below is ours [I], chosen
-as said. What is the paper's [V]: eqs. 9-11, the diagonal approximation of V, the pairing with the
-GAN and WGAN losses, the conditional MNIST GAN, the falling noise level (its Fig. 1d).
+The paper gives no hyper-parameters, networks or numbers: every default below is ours [I]. The
+paper's [V]: eqs. 9-11, the diagonal approximation of V, the GAN and WGAN losses, the conditional
+MNIST GAN, the falling noise level (its Fig. 1d). README.md "Langevin GAN" has the evidence.
 
-* `LangevinSGD` is eq. 10-11 as a small torch optimizer (copy it on its own). It is the paper's
-  first-order simplification of CCAdL (Shang et al. 2015), not CCAdL: CCAdL uses the running
-  covariance estimate as a friction correction in a momentum thermostat, the paper puts it into the
-  covariance of the injected noise of a plain Langevin step, and so do we.
+* `LangevinSGD` is eq. 10-11 as a small torch optimizer (copy it on its own): the paper's
+  first-order simplification of CCAdL (Shang et al. 2015), which puts the running covariance
+  estimate into the injected noise of a plain Langevin step, not into a thermostat's friction.
 * V is the diagonal covariance of the *minibatch-mean* gradient, v / m with v the per-parameter
-  variance of the m per-example gradients: the covariance of the stochastic gradient the step
-  actually uses (one example's variance v would inject m times more). An example is one
-  (x_i, z_i) pair: g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))], whose mean is grad J. The
-  sums of squares of the g_i are computed exactly, for the nn.Linear layers of our D's by the
-  per-layer identity (three extra matmuls per layer, `linear_gradient_moments`), for any other D by
-  torch.func's vmap of grad; the README gives the cost per step next to the plain step.
-* `--noise none|sgld|cc`: the same update without noise (plain gradient ascent with the prior),
-  with constant isotropic noise N(0, tau I) (`--temperature` tau: SGLD's tau = 1 swamps the
-  gradient of a mean objective; tau = 6e-6 is the mean of I_t over a default ring run of the cc arm,
-  so both inject the same average noise), or covariance-controlled. Everything else is shared.
-* Prior P(theta) = N(0, s^2 I) (`--prior-std` s 10): grad log P = -theta / s^2, a weight decay.
-  Step size eps (`--lr-d`) 0.1 by default, the plain GAN's best on the ring; the README sweeps
-  eps in {0.02, ..., 0.5} for every arm alike. At eps = 0.02 the plain GAN collapses: its samples
-  sit in one tight blob between two ring modes, the failure the paper describes.
-* `--d-optimizer adam` (ours): D's drift is Adam's step (beta 0.5/0.999, `--lr-d` 1e-3) on the same
-  gradient of -(J + log P), and the same sqrt(2 eps) eta is added: the usual GAN optimiser, with
-  which the plain GAN collapses on the ring (README).
-* G is trained by Adam (1e-3, beta1 0.5) on the non-saturating loss -log D(A(G(z))), a deviation
-  from the paper's eq. 6 (L_G = E[log(1 - D(G(z)))], minimised; `--saturating-g`), made because
-  eq. 6's gradient vanishes where D rejects the fakes, the very regime the paper addresses [I].
-* Coarse-graining: images, a separable Gaussian blur of std lambda pixels (kernel radius
-  ceil(3 lambda), normalised to sum 1, reflect padding; lambda = 0 is the identity); points, fresh
-  Gaussian noise of std lambda added to real and generated samples each time D sees them (instance
-  noise, the distribution-level analogue). `--blur` lambda: points 0, images 1 pixel, both ours (the
-  paper gives no level for its 2-D figure; the README's sweep runs coarse-grained arms beside the
-  others); `--blur-decay-steps` N lowers lambda linearly to 0 over N steps (as StyleGAN3 fades its
-  blur).
-* `--loss wgan`: J = E[D(A(x))] - E[D(A(G(z)))] with weight clipping (`--clip` 0.01) after every
-  step and `--critic-steps` 5; a gradient penalty would need per-example double backward.
-* Networks: points, our MLPs (G two hidden layers of 128 ReLU, D one of 128 ReLU: the hidden sizes
-  of the VEEGAN protocol, but a 2-D latent, not VEEGAN's 254 + 1), z ~ N(0, I_2), batch 500.
-  `--conditional` MNIST (Mirza & Osindero's idea, our MLPs): G(z, y) and
-  D(x, y) with y one-hot and concatenated to the input, G 110 -> 256 -> 512 -> 784 (ReLU, tanh),
-  D 794 -> 512 -> 256 -> 1 (LeakyReLU 0.2), batch 64, eps 0.1, G Adam 2e-4, blur 1 pixel.
+  variance of the m per-example gradients g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))]
+  (one example's v would inject m times more noise than the step's gradient carries). Computed
+  exactly: for nn.Linear layers by the per-layer identity (`linear_gradient_moments`), for any
+  other D by torch.func's vmap of grad.
+* `--noise none|sgld|cc`: no noise (gradient ascent with the prior), N(0, tau I) (`--temperature`;
+  6e-6, the mean I_t of a default cc ring run, so both inject the same average noise), or
+  covariance-controlled. Prior N(0, s^2 I) (`--prior-std` 10), a weight decay. eps (`--lr-d`) 0.1,
+  the plain GAN's best on the ring; at eps 0.02 the plain GAN collapses into one blob between two
+  ring modes, the failure the paper describes.
+* `--d-optimizer adam` (ours): D's drift is Adam's step (0.5/0.999, lr 1e-3) on the same gradient,
+  plus the same sqrt(2 eps) eta.
+* G: Adam (1e-3, beta1 0.5) on the non-saturating -log D(A(G(z))), a deviation from eq. 6 (which
+  `--saturating-g` runs), whose gradient vanishes where D rejects the fakes.
+* Coarse-graining: images, a separable Gaussian blur of std lambda pixels (radius ceil(3 lambda),
+  reflect padding); points, fresh Gaussian noise of std lambda on real and fake (instance noise).
+  `--blur` points 0, images 1 pixel; `--blur-decay-steps` N lowers lambda linearly to 0 over N steps.
+* `--loss wgan`: J = E[D(A(x))] - E[D(A(G(z)))], weight clipping (`--clip` 0.01), 5 critic steps (a
+  gradient penalty would need per-example double backward).
+* Networks: points, MLPs (G 2 x 128 ReLU, D 1 x 128 ReLU), z ~ N(0, I_2), batch 500. `--conditional`
+  MNIST (Mirza & Osindero, our MLPs): y one-hot concatenated to G's and D's inputs, G 110 -> 256 ->
+  512 -> 784 (ReLU, tanh), D 794 -> 512 -> 256 -> 1 (LeakyReLU 0.2), batch 64, G Adam 2e-4.
 
 Run:
     python langevin_gan.py                                # ring, covariance-controlled noise (< 2 min CPU)
@@ -60,12 +46,9 @@ Run:
     python langevin_gan.py --dataset mnist --data-dir ../shared/data/mnist-5k --conditional --steps 3000
     python benchmarks/langevin.py --eps 0.1 --seeds 5     # ring and grid x none, sgld, cc x 5 seeds
     python benchmarks/langevin.py --seeds 3 --eps 0.02 0.05 0.1 0.2 0.5   # the step-size sweep
-Expected numbers (README.md "Langevin GAN" has every table, picture and command). Default
-setting (eps 0.1, 5,000 steps, 5 seeds), modes: ring none 8.0, sgld 3.2, cc 4.4; grid 18.0, 17.6,
-19.2: the plain GAN already covers the ring and the noise costs modes. Where the plain GAN
-collapses on the ring (eps <= 0.05, or `--d-optimizer adam`) cc collapses too (0-2 modes); on the
-grid with an Adam D the plain GAN collapses in 2 of 5 seeds and cc in none (18.8 against 14.2
-modes). The cc noise level falls over training (ring 1.1e-5 -> 2.8e-6).
+Headline (README.md has every table): at the default eps 0.1 the plain GAN already covers the
+ring (8.0 modes, 5 seeds) and the noise costs modes (cc 4.4); on the grid with an Adam D the plain
+GAN collapses in 2 of 5 seeds and cc in none (18.8 against 14.2 modes).
 """
 from __future__ import annotations
 
@@ -97,24 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("method")
     g.add_argument("--noise", default="cc", choices=["none", "sgld", "cc"], help="D's injected noise (eq. 10, 11)")
     g.add_argument("--loss", default="gan", choices=["gan", "wgan"], help="GAN (eq. 9) or WGAN objective")
-    g.add_argument("--lr-d", type=float, default=None, help="Langevin step size eps of D (0.1; 1e-3 with --d-optimizer adam)")
+    g.add_argument("--lr-d", type=float, default=None, help="Langevin step size eps of D (default 0.1; 1e-3 with --d-optimizer adam)")
     g.add_argument("--d-optimizer", default="sgd", choices=["sgd", "adam"],
                    help="D's drift: eq. 10's gradient step (sgd), or Adam's step, the noise added alike (ours)")
     g.add_argument("--prior-std", type=float, default=10.0, help="std s of D's Gaussian prior P(theta)")
     g.add_argument("--temperature", type=float, default=TEMPERATURE, help="--noise sgld: eta ~ N(0, tau I)")
-    g.add_argument("--blur", type=float, default=None, help="coarse-graining lambda (points 0, images 1 pixel)")
+    g.add_argument("--blur", type=float, default=None, help="coarse-graining lambda (pixels for images)")
     g.add_argument("--blur-decay-steps", type=int, default=0, help="lower lambda linearly to 0 over N steps (0 = constant)")
     g.add_argument("--conditional", action="store_true", help="conditional GAN on a labelled image set (paper Fig. 2)")
     g = p.add_argument_group("training")
-    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
-    g.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G (1e-3 points, 2e-4 images)")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
+    g.add_argument("--lr-g", type=float, default=None, help="Adam learning rate of G")
     g.add_argument("--saturating-g", action="store_true", help="G minimises eq. 6's log(1 - D) (default: -log D)")
     g.add_argument("--critic-steps", type=int, default=None, help="D steps per G step (gan 1, wgan 5)")
     g.add_argument("--clip", type=float, default=0.01, help="--loss wgan: weight clip")
     g = p.add_argument_group("evaluation")
-    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
+    g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (default 2,500 points, else 2,000)")
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    common.preset_help(p, PRESETS)
     return p
 
 
@@ -387,13 +371,11 @@ def labelled_batch(run: common.Run, args, rng: dict) -> tuple[torch.Tensor, torc
 
 # ----------------------------------------------------------------------------- evaluation
 
-@torch.no_grad()
 def sample_generator(G, n: int, args, gen: torch.Generator, labels: torch.Tensor | None = None) -> torch.Tensor:
-    out = []
-    for i in range(0, n, args.batch):
-        z = torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device)
-        out.append(G(z, labels[i:i + len(z)]) if labels is not None else G(z))
-    return torch.cat(out)
+    def noise(i, m):
+        z = torch.randn(m, args.z_dim, generator=gen, device=gen.device)
+        return (z, labels[i:i + m]) if labels is not None else (z,)
+    return common.sample_in_chunks(G, n, args.batch, noise)
 
 
 @torch.no_grad()
@@ -426,15 +408,9 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
 
 
-def extent_of(ds) -> tuple:
-    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
-    pad = 0.15 * (hi - lo)
-    return lo - pad, hi + pad, lo - pad, hi + pad
-
-
 def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to_model) -> None:
     """Fig. 1a-c: density of the samples with D's level lines 0.1, ..., 0.9 drawn white."""
-    extent = extent_of(ds)
+    extent = common.plot_extent(ds)
     hist, _, _ = np.histogram2d(samples[:, 0], samples[:, 1], bins=140, range=[extent[:2], extent[2:]])
     density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)
     level = discriminator_map(D, extent, to_model)
@@ -462,37 +438,28 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     if ds.kind == "points" and ds.shape == (2,):
         write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets["D"], ds, args, args.steps, run.to_model)
     if noise_rows:
-        common.write_png(os.path.join(run_dir, "noise_level.png"), common.line_plot({"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
-                             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t"))
-    if ds.kind == "images":
-        lo, hi = ds.value_range
-        grid = (samples[:100].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2)
-        if args.conditional:  # row k: ten samples asked for digit k
-            grid = np.concatenate([grid[k::10][:10] for k in range(10)])
-        common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=10))
-        if rows and "class_shares" in rows[-1]:
-            shares = rows[-1]["class_shares"]
-            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(10)],
-                                 f"classes of {args.eval_n} samples, {args.noise}"))
+        common.write_png(os.path.join(run_dir, "noise_level.png"), common.line_plot(
+            {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
+            f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t"))
+    if ds.kind == "points":
+        common.write_mixture_pictures(run, rows, None, args.noise)
         return
-    if rows and "mode_counts" in rows[-1]:
-        counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
-                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.noise}"))
+    images = samples[:100]
+    if args.conditional:  # row k: ten samples asked for digit k
+        images = np.concatenate([images[k::10][:10] for k in range(10)])
+    common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, images, nrow=10))
+    if rows and "class_shares" in rows[-1]:
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.noise}"))
 
 
 # ----------------------------------------------------------------------------- main
 
 def apply_presets(args, ds) -> None:
     """The paper's settings for the data family, wherever a flag was not given."""
-    if ds.kind == "images" and ds.stack_index is not None:
-        raise common.UserError("langevin_gan.py does not train on stacked-mnist; use veegan.py, or mnist here")
     if args.conditional and (ds.kind != "images" or ds.labels is None or ds.labels.max() >= 10):
         raise common.UserError("--conditional needs a labelled image set with 10 classes (mnist, fashion-mnist, cifar10)")
-    for key, value in PRESETS[ds.kind].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    common.apply_presets(args, PRESETS[ds.kind])
     args.critic_steps = args.critic_steps or (5 if args.loss == "wgan" else 1)
     args.lr_d = args.lr_d if args.lr_d is not None else (1e-3 if args.d_optimizer == "adam" else 0.1)
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)

@@ -104,18 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("training")
     g.add_argument("--arch", default=None, choices=list(PRESETS), help="mlp (Table 1, points), gan-mlp (Goodfellow "
                    "MNIST MLP, default for images), dcgan")
-    g.add_argument("--loss", default=None, choices=["wgan", "gan"], help="WGAN or non-saturating GAN (default per arch)")
+    g.add_argument("--loss", default=None, choices=["wgan", "gan"], help="WGAN or non-saturating GAN")
     g.add_argument("--wgan-penalty", default="gp", choices=["gp", "clip"], help="Lipschitz constraint for WGAN")
     g.add_argument("--gp-weight", type=float, default=1.0, help="gradient-penalty lambda (ours 1; Gulrajani et al. 10)")
     g.add_argument("--clip", type=float, default=0.01, help="weight clip for --wgan-penalty clip (Arjovsky et al.)")
-    g.add_argument("--n-critic", type=int, default=None, help="D steps per G step (toy: 5 WGAN [paper], 1 GAN)")
-    g.add_argument("--lr", type=float, default=None, help="G learning rate (toy: 1e-4 [paper] WGAN, 2e-4 GAN; MNIST MLP 0.01)")
-    g.add_argument("--lr-d", type=float, default=None, help="D learning rate (toy: 1e-3 WGAN, 2e-4 GAN; images: = lr)")
-    g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="default per arch")
-    g.add_argument("--z-dim", type=int, default=None, help="latent dimension k (paper 2 toy, 100 images)")
+    g.add_argument("--n-critic", type=int, default=None, help="D steps per G step")
+    g.add_argument("--lr", type=float, default=None, help="G learning rate")
+    g.add_argument("--lr-d", type=float, default=None, help="D learning rate")
+    g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="optimiser of both nets")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension k")
     g.add_argument("--eval-n", type=int, default=2000, help="samples per evaluation")
     g.add_argument("--emd-n", type=int, default=None, help="samples for the EMD and its data floor (default eval-n)")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    common.preset_help(p, {**PRESETS, **{f"mlp+{loss}": preset for loss, preset in TOY_LOSS.items()}})
     return p
 
 
@@ -284,20 +285,13 @@ def sgd_momentum(step: int, total: int) -> float:
 
 # ----------------------------------------------------------------------------- evaluation
 
-@torch.no_grad()
-def generate(G, D, n, kind, args, gen) -> torch.Tensor:
-    """n samples in model units, drawn in chunks of m from fresh pre-samples of the chosen prior."""
-    G.eval(), D.eval()
-    out = torch.cat([G(prior_batch(kind, G, D, min(args.batch, n - i), args, gen)) for i in range(0, n, args.batch)])
-    G.train(), D.train()
-    return out
-
-
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """Metrics of eval_n samples from the sample prior, in the data's units, with the same noise each time."""
     gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
     kind = args.prior if args.sample_prior == "train" else args.sample_prior
-    samples = run.from_model(generate(nets["G"], nets["D"], args.eval_n, kind, args, gen).cpu())
+    G, D = nets["G"], nets["D"]  # chunks of m, each from a fresh pre-sample of the chosen prior
+    samples = run.from_model(common.sample_in_chunks(G, args.eval_n, args.batch,
+                                                     lambda i, m: (prior_batch(kind, G, D, m, args, gen),)).cpu())
     if run.ds.kind == "points":
         return metrics.point_scores(samples.numpy(), run.ds, run.reference), samples.numpy()
     result = {}
@@ -308,37 +302,29 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
-    """samples.png (Fig. 2 heatmap or an image grid), prior_map.png (Fig. 3), the curves, class_hist.png (Fig. 6)."""
+    """samples.png (Fig. 2 heatmap or an image grid), prior_map.png (Fig. 3), emd_curve.png, class_hist.png (Fig. 6)."""
     G, D, ds, run_dir = nets["G"], nets["D"], run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-    title = f"{args.prior} prior, {args.loss}, step {args.steps}"
-    if ds.kind == "points":
-        lo, hi = np.asarray(ds.value_range[0]), np.asarray(ds.value_range[1])
-        pad = 0.15 * float(np.max(hi - lo))
-        extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad) if len(lo) > 1 else None
-        if extent:
-            centers = ds.centers[:, :2] if ds.centers is not None else None
-            common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(samples[:, :2], extent, title, centers))
-        if rows and "emd" in rows[0]:
-            curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
-            common.write_png(os.path.join(run_dir, "emd_curve.png"), common.line_plot(curve, f"EMD, {args.prior} prior",
-                                 "generator step", "EMD", hlines={"data floor": args.emd_floor}))
-    else:
-        images = samples[:64].astype(np.float32)
-        lo, hi = ds.value_range
-        grid = common.image_grid((images - (lo + hi) / 2) / ((hi - lo) / 2), nrow=8)
-        common.write_png(os.path.join(run_dir, "samples.png"), grid)
+    if ds.kind == "images":
+        common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
+    elif ds.shape[0] > 1:
+        centers = ds.centers[:, :2] if ds.centers is not None else None
+        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(
+            samples[:, :2], common.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}", centers))
+    if rows and "emd" in rows[0]:
+        curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
+        common.write_png(os.path.join(run_dir, "emd_curve.png"), common.line_plot(
+            curve, f"EMD, {args.prior} prior", "generator step", "EMD", hlines={"data floor": args.emd_floor}))
     if args.z_dim == 2:  # Fig. 3: the latent square coloured by the score s(z)
         axis = torch.linspace(-1, 1, 200)
         zz = torch.stack(torch.meshgrid(axis.flip(0), axis, indexing="ij")[::-1], -1).reshape(-1, 2)
-        s = prior_scores(G, D, zz.to(next(G.parameters()).device)).cpu().numpy().reshape(200, 200)
+        s = prior_scores(G, D, zz.to(run.device)).cpu().numpy().reshape(200, 200)
         ranks = s.argsort(None).argsort().reshape(s.shape) / (s.size - 1)
-        common.write_png(os.path.join(run_dir, "prior_map.png"), common.scalar_map(ranks, (-1, 1, -1, 1),
-                              "latent prior coloured by score rank"))
+        common.write_png(os.path.join(run_dir, "prior_map.png"),
+                         common.scalar_map(ranks, (-1, 1, -1, 1), "latent prior coloured by score rank"))
     if rows and "class_shares" in rows[-1]:
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(rows[-1]["class_shares"],
-                             [str(i) for i in range(len(rows[-1]["class_shares"]))],
-                             f"classes of {args.eval_n} samples, {args.prior} prior"))
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.prior} prior"))
 
 
 # ----------------------------------------------------------------------------- main
@@ -348,12 +334,8 @@ def apply_presets(args, ds) -> None:
     args.arch = args.arch or ("mlp" if ds.kind == "points" else "gan-mlp")
     if ds.kind == "points" and args.arch != "mlp":
         raise common.UserError(f"--arch {args.arch} is for images; {args.dataset} holds points, use --arch mlp")
-    for key, value in PRESETS[args.arch].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    for key, value in TOY_LOSS[args.loss].items() if args.arch == "mlp" else ():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    common.apply_presets(args, PRESETS[args.arch])
+    common.apply_presets(args, TOY_LOSS[args.loss] if args.arch == "mlp" else {})
     if not 0 < args.rate <= 1 or args.presample < 1 or args.batch < 2 or args.steps < 1:
         raise common.UserError("need 0 < --rate <= 1, --presample >= 1, --batch >= 2, --steps >= 1")
     args.eval_every = args.eval_every or max(1, args.steps // 5)  # at 10, evaluation was 12 % of a default run

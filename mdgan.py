@@ -79,8 +79,8 @@ import metrics
 
 PRESETS = {
     "points": dict(z_dim=2, batch=500, lr=1e-3),  # VEEGAN protocol's networks and optimiser, z 2 [I]
-    "mlp": dict(z_dim=100, batch=64, lr=2e-4),  # MNIST: one point of the EBGAN grid [I]
-    "dcgan": dict(z_dim=100, batch=64, lr=2e-4),  # CelebA: dim(z) 100 / 200 [V], the rest DCGAN's [I]
+    "images, mlp": dict(z_dim=100, batch=64, lr=2e-4),  # MNIST: one point of the EBGAN grid [I]
+    "images, dcgan": dict(z_dim=100, batch=64, lr=2e-4),  # CelebA: dim(z) 100 / 200 [V], the rest DCGAN's [I]
 }
 BETA1 = 0.5
 
@@ -98,8 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="d(x, G(E(x))): squared error summed (wiseodd's ports) or averaged over coordinates")
     g = p.add_argument_group("training")
     g.add_argument("--arch", default="auto", choices=["auto", "mlp", "dcgan"], help="auto: MLPs for points and 28x28, else DCGAN")
-    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images; paper 100 and 200)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of every network (1e-3 points, 2e-4 images)")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (paper 100 and 200)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of every network")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
@@ -107,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tpd-steps", type=int, default=2000, help="updates of the third-party D after training (images; 0 = off)")
     g.add_argument("--tpd-threshold", type=float, default=0.95, help="D*(t) above this marks test sample t as on a missing mode")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    common.preset_help(p, PRESETS)
     return p
 
 
@@ -232,13 +233,8 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step
 
 # ----------------------------------------------------------------------------- evaluation
 
-@torch.no_grad()
 def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
-    G.eval()
-    out = torch.cat([G(torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device))
-                     for i in range(0, n, args.batch)])
-    G.train()
-    return out
+    return common.sample_in_chunks(G, n, args.batch, lambda i, m: (torch.randn(m, args.z_dim, generator=gen, device=gen.device),))
 
 
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
@@ -285,41 +281,26 @@ def missing_modes(nets, ds, args, to_model, device) -> dict:
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png; mixtures: mode_hist.png and curves.png; images: class_hist.png, scores.png and
     reconstructions.png (real images above G(E(x)))."""
-    ds, run_dir, to_model = run.ds, run.dir, run.to_model
+    ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-    steps = [r["step"] for r in rows]
-    if ds.kind == "images":
-        lo, hi = ds.value_range
-        grid = (samples[:64].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2)
-        common.write_png(os.path.join(run_dir, "samples.png"), common.image_grid(grid, nrow=8))
-        if rows and "class_shares" in rows[-1]:
-            shares = rows[-1]["class_shares"]
-            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
-                                 f"classes of {args.eval_n} samples, {args.variant}"))
-            common.write_png(os.path.join(run_dir, "scores.png"), common.line_plot({"MODE score": (steps, [r["mode_score"] for r in rows]),
-                                  "Inception score": (steps, [r["inception_score"] for r in rows])},
-                                 f"{args.variant} on {args.dataset}", "step", "score"))
-        if "E" in nets:
-            real = to_model(ds.test_images[:16].float()).to(next(nets["G"].parameters()).device)
-            with torch.no_grad():
-                nets["G"].eval(), nets["E"].eval()
-                rec = nets["G"](nets["E"](real))
-            common.write_png(os.path.join(run_dir, "reconstructions.png"),
-                             common.image_grid(torch.cat([real, rec]).cpu().numpy(), nrow=16))
+    if ds.kind == "points":
+        common.write_mixture_pictures(run, rows, samples[:, :2] if samples.shape[1] >= 2 else None, args.variant)
         return
-    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
-    pad = 0.15 * (hi - lo)
-    if samples.shape[1] >= 2:
-        centers = ds.centers[:, :2] if ds.centers is not None else None
-        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
-                           f"{args.variant}, {args.dataset}, step {args.steps}", centers))
-    if rows and "mode_counts" in rows[-1]:
-        counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
-                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.variant}"))
-        common.write_png(os.path.join(run_dir, "curves.png"), common.line_plot({"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
-                              "HQ %": (steps, [r["hq"] for r in rows])}, f"{args.variant} on {args.dataset}", "step", "%"))
+    common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
+    if rows and "class_shares" in rows[-1]:
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.variant}"))
+        steps = [r["step"] for r in rows]
+        common.write_png(os.path.join(run_dir, "scores.png"), common.line_plot(
+            {"MODE score": (steps, [r["mode_score"] for r in rows]), "Inception score": (steps, [r["inception_score"] for r in rows])},
+            f"{args.variant} on {args.dataset}", "step", "score"))
+    if "E" in nets:
+        real = run.to_model(ds.test_images[:16].float()).to(run.device)
+        with torch.no_grad():
+            nets["G"].eval(), nets["E"].eval()
+            rec = nets["G"](nets["E"](real))
+        common.write_png(os.path.join(run_dir, "reconstructions.png"),
+                         common.image_grid(torch.cat([real, rec]).cpu().numpy(), nrow=16))
 
 
 # ----------------------------------------------------------------------------- main
@@ -328,14 +309,10 @@ def apply_presets(args, ds) -> None:
     """The paper's settings for the data family, wherever a flag was not given."""
     if args.arch == "auto":
         args.arch = "mlp" if ds.kind == "points" or ds.shape[1:] == (28, 28) else "dcgan"
-    for key, value in PRESETS["points" if ds.kind == "points" else args.arch].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    common.apply_presets(args, PRESETS["points" if ds.kind == "points" else f"images, {args.arch}"])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     if args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.tpd_steps < 0:
         raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --eval-n >= 2, --tpd-steps >= 0")
-    if ds.kind == "images" and ds.stack_index is not None:
-        raise common.UserError("mdgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
 
 
 def main(argv=None) -> dict:

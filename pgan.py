@@ -9,66 +9,40 @@ discriminator minibatch is one round of the paper's EM view: fit the GMM to the 
 embeddings (E), then update the encoder with the fitted parameters held constant (M).
 
 The paper's equations 1-7 are blank in every available copy and no code was published; this is
-our reconstruction from its text ([V] read in the paper, [R] reconstruction, [I] ours):
+our reconstruction from its text:
 
     (5) L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]                          [R]
     (6) L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]                                              [R]
     (7) L(h) = sum_k pi_k N(h; mu_k, Sigma_k),  Sigma_k diagonal                         [V]
 
-Choices and deviations:
-* L is eq. 7's density itself, as the text describes it (a K-component GMM in pi, mu, Sigma,
-  nothing about rescaling it) [V]. It can exceed 1; (L(real) - 1)^2 then keeps the real
-  embeddings' spread near 0.28 per unit, which holds the fakes within reach of the Gaussian's
-  tails. `--peak-normalised` (a reading of ours) divides L by its peak so that it lies in (0, 1];
-  it does not train: L then depends on (h - mu) / sigma alone, D squeezes the real embeddings to
-  the variance floor at no cost, after one D step the fakes sit ~200 sigma out and every gradient
-  G receives is 0. For K > 1 the peak is the Gaussian-mixture mean-shift fixed point from every
-  component mean.
-* The GMM is fitted under no_grad (its parameters are buffers, constants in both losses): K = 1
-  in closed form, K > 1 by `--em-iters` EM iterations in log space warm-started from the previous
-  batch; variances floored at `--var-floor`. The generator step refits it on the real embeddings of
-  the same pass, after the encoder update, so G is scored by the current discriminator [I].
-* BatchNorm. The appendix puts BN after every encoder layer, the bottleneck included. Passed
-  separately, a real batch and a fake batch would each be standardised to the same statistics and
-  the Gaussian fitted to the real ones could no longer tell them apart. We keep the BN and pass
-  real and fake samples through the encoder as one concatenated batch, in both steps [I].
-* Layer order. The tables write "Dense Layer (1024, LReLu) + BN" in Lasagne's notation, where
-  batch_norm(layer) moves the layer's nonlinearity behind the BN it inserts: layer -> BN -> LReLU
-  [V] (`--layer-order act-bn` for LReLU -> BN; at 4 epochs of mnist-5k it trains 3 seeds of 5, the
-  appendix's order 5).
-* LReLU slope 0.6 on images [I] (0.2 on points, as the authors' follow-up toy). The MNIST tables
-  name no slope (the 32x32 ones say 0.2, Lasagne's default is 0.01), and it decides whether PGAN
-  trains: the bottleneck's LReLU follows its BN, and when the fakes land on its negative side they
-  are squeezed into a spike about 5 real sigmas out, where L(fake) ~ 1e-6 and G's gradient is
-  ~1e-5, mostly for good (one seed at slope 0.3 came back after 4 epochs). Of the slopes run for 10 epochs on mnist-5k (0.2, 0.3, 0.4, 0.6; README),
-  0.6 trains in the most seeds.
-* `--generator-loss log` (ours, off by default) replaces eq. 6 by -log L(h(G(z))), for one
-  Gaussian half the squared Mahalanobis distance of h(G(z)) to the real mean plus log sigma.
-* `--loss lsgan` is the LSGAN baseline with the same encoder and a linear unit on the bottleneck:
-  the same losses with D(x) in place of L(h(x)). LSGAN scores are unbounded, so there are no logits.
-* Networks [V appendix A.1; kernel sizes are blank, 4x4 with stride 2 is ours]: MNIST G: z ->
-  dense 1024 -> dense 128*7*7 -> deconv 64 -> deconv 1 (each with BN and LReLU) -> sigmoid;
-  encoder: conv 64 -> conv 128 (stride 2) -> dense 1024 -> dense bottleneck, each with BN and
-  LReLU. 32x32 RGB: the appendix's DCGAN pair (transposed convs 256/128/64/3, convs 64/128/256/1,
-  N(0, 0.02) init [V]) with the same dense 1024 -> bottleneck. z ~ N(0, I) [V: "a random variable
-  from a Gaussian random distribution"], 100-dimensional [I]. Adam lr 1e-4 [V], beta1 0.5 [I]
-  (`--beta1 0.9`, Lasagne's default, does no better), batch 64 [I], PyTorch's default
-  initialisation elsewhere [I] (`--init glorot` for Lasagne's). The appendix also puts BN on G's
-  output, before the sigmoid; we leave it out, as DCGAN does (`--output-bn` for the literal form):
-  with it the first samples are mid-grey noise and at lr 1e-4 LSGAN still draws noise in 5 classes
-  after 5 epochs of mnist-5k, digit-like blobs in all 10 without. Points [I, as the authors'
-  follow-up toy]: G and encoder two hidden layers of 128 (ReLU / LReLU), z ~ N(0, I_2), Adam 1e-3,
-  beta1 0.5, batch 500, no BN (`--encoder-bn` gives the encoder the appendix's BN rows).
-* The 2-D toy of section 4.2 (`--dataset star`): five Gaussians with mean 0 and standard deviations
-  1 and 0.1 along axes rotated by pi*k/5 (the paper gives no numbers); judged by the EMD.
-* An epoch is one pass over the training images (`--epoch-steps` for mixtures, default 300 steps);
-  every statistic the paper plots per epoch (likelihoods, gradient mean / variance / norm,
-  bottleneck histograms) is logged at each epoch. `--freeze-generator` keeps G exactly at its
-  initialisation, BN running statistics included (Fig. 2 right, Fig. 6); `--freeze-epochs K` frees
-  it after K epochs (Fig. 5); `--freeze-after K` trains G for K epochs and then keeps it fixed (our
-  second reading of Fig. 6's "generator kept fixed"). G's gradient is computed and logged while
-  frozen, only not applied.
-  `--d-steps` / `--g-steps` set the updates of each per iteration (1 and 1 [I]).
+Choices and deviations ([V] paper, [R] reconstruction, [I] ours; the evidence for each is in
+README.md, "Probabilistic GAN"):
+* L is eq. 7's density itself [V]; it can exceed 1. `--peak-normalised` (ours) divides L by its
+  peak: it does not train (D squeezes the real embeddings to the variance floor, the fakes land
+  ~200 sigma out and G's gradient is 0). For K > 1 the peak is the mean-shift fixed point.
+* The GMM is fitted under no_grad (constants in both losses): K = 1 in closed form, K > 1 by
+  `--em-iters` EM iterations in log space warm-started from the previous batch, variances floored
+  at `--var-floor`. The G step refits it on the same pass's real embeddings [I].
+* BatchNorm after every encoder layer [V]; real and fake pass through the encoder as one batch in
+  both steps, since separate batches would each be standardised alike and L could not tell them
+  apart [I]. Layer order layer -> BN -> LReLU, Lasagne's batch_norm [V] (`--layer-order act-bn`).
+* LReLU slope 0.6 on images, 0.2 on points [I]: the MNIST tables name none, and it decides whether
+  PGAN trains (at 0.2-0.4 the fakes are often squeezed into a spike ~5 sigma out, L ~ 1e-6).
+* `--generator-loss log` (ours) replaces eq. 6 by -log L(h(G(z))).
+* `--loss lsgan`: the LSGAN baseline, same encoder and a linear unit on the bottleneck (no logits:
+  LSGAN scores are unbounded).
+* Networks [V appendix A.1; kernels 4x4 stride 2 ours]: MNIST G z -> dense 1024 -> dense 128*7*7 ->
+  deconv 64 -> deconv 1, BN and LReLU each, sigmoid; encoder conv 64 -> conv 128 -> dense 1024 ->
+  dense bottleneck. 32x32 RGB: the appendix's DCGAN pair with the same dense head. z ~ N(0, I_100)
+  [V/I], Adam lr 1e-4 [V], beta1 0.5 [I], batch 64 [I], PyTorch's init [I] (`--init glorot`). No BN
+  on G's output before the sigmoid (`--output-bn` for the appendix's). Points [I]: 2 x 128 MLPs,
+  z ~ N(0, I_2), Adam 1e-3, batch 500, no BN (`--encoder-bn` for the appendix's rows).
+* `--dataset star`: section 4.2's five rotated Gaussians (std 1 and 0.1; the paper gives no numbers).
+* An epoch is one pass over the training images (`--epoch-steps` for mixtures, 300); every per-epoch
+  statistic the paper plots is logged at each epoch. `--freeze-generator` keeps G at its
+  initialisation, BN statistics included (Fig. 2 right, 6); `--freeze-epochs K` frees it after K
+  epochs (Fig. 5); `--freeze-after K` fixes it after K epochs. G's gradient is computed and logged
+  while frozen, not applied. `--d-steps` / `--g-steps`: updates per iteration (1 and 1 [I]).
 
 Run:
     python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 1 min CPU)
@@ -119,14 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"],
                    help="'Layer (LReLu) + BN': Lasagne's batch_norm, BN then LReLU (bn-act), or LReLU then BN")
     g.add_argument("--lrelu-slope", type=float, default=None,
-                   help="negative slope of every LReLU (0.2 points; images 0.6, the MNIST table gives none)")
+                   help="negative slope of every LReLU (the MNIST table gives none)")
     g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"],
                    help="weights: PyTorch's default, Glorot uniform with zero biases (Lasagne's), or N(0, 0.02)")
     g.add_argument("--d-steps", type=int, default=1, help="discriminator steps (EM rounds) per iteration")
     g.add_argument("--g-steps", type=int, default=1, help="generator steps per iteration")
     g = p.add_argument_group("training")
-    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (2 points, 100 images)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate (1e-3 points, paper 1e-4 images)")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate (paper 1e-4 on images)")
     g.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1 for both networks (Lasagne's default 0.9)")
     g.add_argument("--encoder-bn", action="store_true",
                    help="points: the appendix's encoder rows 'Dense (LReLu) + BN', the bottleneck's included")
@@ -141,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--hist-bins", type=int, default=40, help="bins of the real/fake bottleneck histograms")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    common.preset_help(p, PRESETS)
     return p
 
 
@@ -408,13 +383,8 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step
 
 # ----------------------------------------------------------------------------- evaluation
 
-@torch.no_grad()
 def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
-    G.eval()
-    out = torch.cat([G(torch.randn(min(args.batch, n - i), args.z_dim, generator=gen, device=gen.device))
-                     for i in range(0, n, args.batch)])
-    G.train()
-    return out
+    return common.sample_in_chunks(G, n, args.batch, lambda i, m: (torch.randn(m, args.z_dim, generator=gen, device=gen.device),))
 
 
 @torch.no_grad()
@@ -477,35 +447,30 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 
 def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: int = 240) -> None:
-    """The samples of one evaluation: a density heatmap (points) or a grid of `size` // 14 images."""
+    """The samples of one evaluation: a density heatmap (points) or a grid of (size // 60)^2 images."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if ds.kind == "points":
-        lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
-        pad = 0.15 * (hi - lo)
         centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
-        common.write_png(path, common.heatmap(samples[:, :2], (lo - pad, hi + pad, lo - pad, hi + pad),
-                           f"{args.loss}, {args.dataset}, step {step}", centers, size=size))
+        common.write_png(path, common.heatmap(samples[:, :2], common.plot_extent(ds),
+                                              f"{args.loss}, {args.dataset}, step {step}", centers, size=size))
         return
-    lo, hi = ds.value_range
     side = max(1, size // 60)
-    grid = common.image_grid((samples[:side * side].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2), nrow=side)
-    common.write_png(path, grid.repeat(2, 0).repeat(2, 1))
+    common.write_png(path, common.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
 
 
 @torch.no_grad()
 def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_dir: str, res: int = 160) -> None:
     """Fig. 4: the discriminator's score over the plane (PGAN: L(h(x)); LSGAN: D(x) clipped to
     [0, 1]), real points white, generated points red; the values go to landscape.npy."""
-    lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
-    pad = 0.15 * (hi - lo)
-    axis = np.linspace(lo - pad, hi + pad, res)
+    extent = common.plot_extent(ds)
+    axis = np.linspace(extent[0], extent[1], res)
     xx, yy = np.meshgrid(axis, axis[::-1])  # row 0 = top = largest y
     plane = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32).to(device)
     real = torch.as_tensor(reference.real, dtype=torch.float32).to(device)
     values = discriminator_view(nets, real, [plane], args)[3].clamp(0, 1).reshape(res, res).cpu().numpy()
     np.save(os.path.join(run_dir, "landscape.npy"), values)
-    common.write_png(os.path.join(run_dir, "landscape.png"), common.scalar_map(values, (axis[0], axis[-1], axis[0], axis[-1]),
-                          f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500]))
+    common.write_png(os.path.join(run_dir, "landscape.png"), common.scalar_map(
+        values, extent, f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500]))
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
@@ -547,22 +512,17 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
                                        f"log10 {stat}" if log else stat, size=(480, 320)))
     common.write_png(os.path.join(run_dir, "gradients.png"), common.tile(panels, 3))
     if "class_shares" in rows[-1]:
-        shares = rows[-1]["class_shares"]
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
-                             f"classes of {args.eval_n} samples, {args.loss}"))
+        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
 
 
 # ----------------------------------------------------------------------------- main
 
 def apply_presets(args, ds) -> None:
     """The paper's settings for the data family, wherever a flag was not given; epochs and cadences."""
-    if ds.kind == "images" and ds.stack_index is not None:
-        raise common.UserError("pgan.py does not train on stacked-mnist; use veegan.py, or mnist here")
     if args.loss == "lsgan" and args.generator_loss != "ls":
         raise common.UserError("--generator-loss log needs the GMM: use it with --loss pgan")
-    for key, value in PRESETS[ds.kind].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
     if (args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.bottleneck < 1

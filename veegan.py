@@ -75,8 +75,8 @@ import data as datasets
 import metrics
 
 PRESETS = {
-    "mlp": dict(z_dim=254, batch=500, lr=1e-3, hidden=128),  # official notebook [V]
-    "dcgan": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's stacked-MNIST DCGAN [V]; hidden [I]
+    "points": dict(z_dim=254, batch=500, lr=1e-3, hidden=128),  # official notebook [V]
+    "images": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's stacked-MNIST DCGAN [V]; hidden [I]
 }
 BETA1 = 0.5  # [V] notebook and PacGAN
 
@@ -90,9 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--recon-weight", type=float, default=1.0, help="weight of the noise autoencoder term d (paper 1)")
     g.add_argument("--extra-noise", type=int, default=1, help="extra noise inputs of G that are not reconstructed (paper 1)")
     g = p.add_argument_group("training")
-    g.add_argument("--z-dim", type=int, default=None, help="latent dimension (254 points, 100 images)")
-    g.add_argument("--hidden", type=int, default=None, help="hidden units of the MLPs (128 points) / of D's head (images)")
-    g.add_argument("--lr", type=float, default=None, help="Adam learning rate for all networks (1e-3 points, 2e-4 images)")
+    g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
+    g.add_argument("--hidden", type=int, default=None, help="hidden units of the MLPs (points) / of D's head (images)")
+    g.add_argument("--lr", type=float, default=None, help="Adam learning rate of every network")
     g.add_argument("--init", default="torch", choices=["torch", "glorot"],
                    help="point MLPs: PyTorch's default, or the notebook's Glorot weights and zero biases")
     g.add_argument("--standardise", action="store_true",
@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ivom-steps", type=int, default=200, help="Adam steps on z per IvOM restart")
     g.add_argument("--ivom-restarts", type=int, default=3, help="random starts per test image; the best counts")
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
+    common.preset_help(p, PRESETS)
     return p
 
 
@@ -239,19 +240,12 @@ def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step
 
 # ----------------------------------------------------------------------------- evaluation
 
-@torch.no_grad()
-def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
-    G.eval()
-    out = torch.cat([generate(G, *sample_noise(min(args.batch, n - i), args, gen)) for i in range(0, n, args.batch)])
-    G.train()
-    return out
-
-
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """The protocol's numbers on eval_n samples, in the data's units, from the same noise every time."""
     ds, reference, classifier = run.ds, run.reference, run.classifier
     gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
-    samples = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
+    samples = run.from_model(common.sample_in_chunks(nets["G"], args.eval_n, args.batch,
+                                                     lambda i, m: (torch.cat(sample_noise(m, args, gen), 1),)).cpu())
     if ds.kind == "points":
         return metrics.point_scores(samples.numpy(), ds, reference), samples.numpy()
     images = samples.clamp(0, 255).round()
@@ -266,38 +260,21 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
-    """samples.png (2-D heatmap, hd projection or image grid), mode_hist.png and curves.png for mixtures."""
+    """samples.png (2-D heatmap, hd projection or image grid), mode_hist.png and curves.png for
+    mixtures, class_hist.png for labelled images."""
     ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-    title = f"{args.method}, {args.dataset}, step {args.steps}"
     if ds.kind == "images":
-        lo, hi = ds.value_range
-        grid = common.image_grid((samples[:64].astype(np.float32) - (lo + hi) / 2) / ((hi - lo) / 2), nrow=8)
-        common.write_png(os.path.join(run_dir, "samples.png"), grid)
+        common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
         if rows and "class_shares" in rows[-1]:
-            shares = rows[-1]["class_shares"]
-            common.write_png(os.path.join(run_dir, "class_hist.png"), common.bar_chart(shares, [str(i) for i in range(len(shares))],
-                                 f"classes of {args.eval_n} samples, {args.method}"))
+            common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+                rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.method}"))
         return
     if ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
-        k = ds.noise_dims
-        view, centers = np.stack([samples[:, :k].mean(1), samples[:, k:].mean(1)], 1), ds.centers[:, :2]
+        view = np.stack([samples[:, :ds.noise_dims].mean(1), samples[:, ds.noise_dims:].mean(1)], 1)
     else:
-        view, centers = samples[:, :2], (ds.centers[:, :2] if ds.centers is not None else None)
-    if samples.shape[1] >= 2:
-        lo, hi = np.min(ds.value_range[0]), np.max(ds.value_range[1])
-        pad = 0.15 * (hi - lo)
-        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(view, (lo - pad, hi + pad, lo - pad, hi + pad), title, centers))
-    if rows and "mode_counts" in rows[-1]:
-        counts = np.asarray(rows[-1]["mode_counts"], float)
-        common.write_png(os.path.join(run_dir, "mode_hist.png"), common.bar_chart(counts / max(counts.sum(), 1),
-                             [str(i) for i in range(len(counts))] if len(counts) <= 10 else [""] * len(counts),
-                             f"high-quality samples per mode, {args.method}"))
-        steps = [r["step"] for r in rows]
-        curves = {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]),
-                  "HQ %": (steps, [r["hq"] for r in rows])}
-        common.write_png(os.path.join(run_dir, "curves.png"), common.line_plot(curves, f"{args.method} on {args.dataset}",
-                             "step", "%"))
+        view = samples[:, :2] if samples.shape[1] >= 2 else None
+    common.write_mixture_pictures(run, rows, view, args.method)
 
 
 def write_ivom(G, ds, args, run_dir: str) -> dict:
@@ -317,9 +294,7 @@ def write_ivom(G, ds, args, run_dir: str) -> dict:
 
 def apply_presets(args, ds) -> None:
     """The notebook's settings for points, PacGAN's DCGAN for images, wherever a flag was not given."""
-    for key, value in PRESETS["mlp" if ds.kind == "points" else "dcgan"].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 26_000 if args.dataset == "stacked-mnist" else 2000)
     if args.ivom_n is None:
         args.ivom_n = 100 if args.dataset == "cifar10" else 0
