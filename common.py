@@ -287,27 +287,29 @@ class Progress:
 class Run:
     """The plumbing every script's `main` shares, so that `main` shows only what its method adds:
 
-        run = common.Run(args, "mdgan", ds, identity=builtin)   # device, seeds, affine map, run folder
-        nets, opts = build_networks(run.ds, args, run.device)    # the script's own networks
-        rng = run.generators()                                   # {"data": CPU stream, "z": device stream, ...}
-        for step in run.start(nets, opts, rng):                  # EMD reference or classifier, resume, args.json
-            losses = train_step(nets, opts, run.batch(rng), args, rng)
+        run = common.Run(args, "mdgan", ds)                      # device, seeds, affine map, run folder
+        rng = run.generators()                                   # {"data": CPU stream, "z": device stream}
+        nets, opts = build_networks(ds, args, run.device, rng)   # the script's own networks
+        for step in run.start(nets, opts, rng):                  # EMD reference, classifier, resume, args.json
+            losses = train_step(nets, opts, run.batch(rng), args, rng, step)
             run.step_done(step, losses, lambda: evaluate(nets, run, args))   # log, evaluate, checkpoint
-        samples = run.end(lambda: evaluate(nets, run, args))    # samples.npy
+        samples = run.end(lambda: evaluate(nets, run, args))     # samples.npy
         write_pictures(nets, run, args, samples)
-        return run.finish(method=args.method)                   # final_metrics.json
+        return run.finish(variant=args.variant)                  # final_metrics.json
 
-    Random streams: "data" (CPU, seed) draws real batches, "z" (the device, seed + 1) the noise, and
+    Random streams: "data" (CPU, seed) draws real batches, "z" (the device, seed + 1) the noise,
     each further name the next seed; evaluation draws from its own fixed generator. The checkpoint
     holds every network, every optimiser (as opt_<key>), the step and all streams."""
 
-    def __init__(self, args, script: str, ds, identity: bool = False, sigmoid_images: bool = False, digits=None):
-        """identity: train in the data's own units (built-in mixtures); sigmoid_images: image models
-        live in [0, 1] instead of tanh's [-1, 1]; digits: the MNIST set whose classifier judges a
-        stacked-MNIST run."""
-        self.args, self.ds, self.script, self.digits = args, ds, script, digits
-        if ds.stack_index is not None and digits is None:
+    def __init__(self, args, script: str, ds, identity: bool | None = None, sigmoid_images: bool = False,
+                 stacked: bool = False):
+        """identity: train in the data's own units (default: built-in mixtures do, user points and
+        images are mapped into [-1, 1]); sigmoid_images: image models live in [0, 1] instead;
+        stacked: the script trains on stacked MNIST (judged per channel by the MNIST classifier)."""
+        self.args, self.ds, self.script = args, ds, script
+        if ds.stack_index is not None and not stacked:
             raise UserError(f"{script}.py does not train on stacked-mnist; use veegan.py, or mnist here")
+        identity = ds.kind == "points" and ds.array is None if identity is None else identity
         args.eval_every = args.eval_every or max(1, args.steps // 10)
         args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
         self.device = get_device(args.device)
@@ -350,7 +352,7 @@ class Run:
                 self.real_stats = metrics.mixture_stats(self.reference.real, ds)
                 print(f"real data: {self.real_stats['modes']} modes, high quality {self.real_stats['hq']:.2f} % by the "
                       f"protocol's {ds.hq_sigmas:g}-sigma rule, {self.real_stats['hq_calibrated']:.2f} % calibrated")
-        judged = self.digits if self.digits is not None else ds
+        judged = ds.digits if ds.digits is not None else ds
         if judged.kind == "images" and judged.labels is not None and judged.shape == (1, 28, 28):
             self.classifier, args.classifier_accuracy = metrics.get_classifier(judged, args.data_dir, self.device)
             print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per image")

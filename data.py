@@ -92,6 +92,7 @@ class Dataset:
     component_maps: np.ndarray | None = None  # mixtures (K, D, D): component k adds sigma * A_k @ noise
     hq_sigmas: float = 3.0  # mixtures: the protocol's high-quality radius in units of sigma
     stack_index: torch.Tensor | None = None  # (N, k): sample i stacks array[stack_index[i]] as k channels
+    digits: "Dataset | None" = None  # stacked MNIST: the MNIST set whose classifier judges each channel
     value_range: tuple | None = None  # (lo, hi) of the raw data, used for the affine map into [-1, 1]
     integer: bool = False  # uint8 data: generated samples are written back as uint8
 
@@ -193,7 +194,7 @@ def stacked_mnist(digits: Dataset, n: int = 128_000, seed: int = 0) -> Dataset:
     desc = f"stacked-mnist: {n} triples of {len(digits.array)} {digits.name} digits as RGB 3x28x28, 1,000 modes"
     return Dataset("stacked-mnist", "images", (3, *digits.shape[1:]), desc, array=digits.array,
                    labels=(labels[:, 0] * 100 + labels[:, 1] * 10 + labels[:, 2]).numpy(), stack_index=index,
-                   value_range=(0.0, 255.0), integer=True)
+                   value_range=(0.0, 255.0), integer=True, digits=digits)
 
 
 # ----------------------------------------------------------------------------- CIFAR-10

@@ -471,7 +471,7 @@ def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "langevin_gan", ds, identity=ds.kind == "points" and ds.array is None)  # mixtures: own units
+    run = common.Run(args, "langevin_gan", ds)
     rng = run.generators("blur", "eta")
     nets, opts = build_networks(ds, args, run.device, rng)
     for step in run.start(nets, opts, rng):

@@ -36,8 +36,8 @@ Deviations and choices ([V] read in the paper's slides, [R] recalled, [I] ours):
   layers of 128 ReLU with linear outputs, D one hidden layer of 128 ReLU; Adam lr 1e-3, beta1 0.5,
   batch 500; data in its own units; but z ~ N(0, I_2), not 256-D. The paper's latent is far smaller
   than its data (100 or 200 for 64x64x3 faces), so E compresses; from 2-D points into 256 dimensions
-  E's codes lie on a 2-D sheet that prior samples almost never visit, G(z) and G(E(x)) decouple and
-  the regulariser stops reaching G(z). The README reports `--z-dim 256` beside the default.
+  E's codes lie on a 2-D sheet that prior samples almost never visit, and G(E(x)) says less about
+  G(z) (README: `--z-dim 256` beside the default).
   MNIST [I]: MLPs, G 100 -> 800 -> 800 -> 784 (ReLU, tanh output), E and D 784 -> 256 -> 256
   (LeakyReLU 0.2) -> 100 / 1, Adam 2e-4, beta1 0.5, batch 64. The paper trained GAN and Reg-GAN
   over a grid modelled on EBGAN's (layers, widths, dropout, optimiser, learning rate), whose values
@@ -56,12 +56,9 @@ Run:
     python mdgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --variant reg --steps 3000
     python mdgan.py --dataset celeba --variant md --z-dim 200 --steps 100000  # GPU; Table 3
     python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
-Expected numbers (README.md "Mode-regularized GAN and MDGAN" has the tables, pictures and
-commands). Ring at 10,000 iterations, 5 seeds, 2,500 samples (VEEGAN protocol), modes / HQ %:
-Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6 (three seeds on no mode); grid: 24.8, 25.0 and
-21.2 modes. MNIST, 5,000 CPU iterations (3 seeds): MODE score Reg-GAN 3.65, MDGAN 3.98 against
-the plain GAN's 2.26, no missing class; with `--distance mean` neither variant beats the plain
-GAN. With `--z-dim 256` the ring advantage disappears (run with `--distance mean`).
+Headline (README.md "Mode-regularized GAN and MDGAN" has the tables): ring at 10,000 iterations,
+5 seeds, modes / HQ %: Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6; MNIST, 5,000 CPU
+iterations, 3 seeds: MODE score Reg-GAN 3.65, MDGAN 3.98 against the plain GAN's 2.26.
 """
 from __future__ import annotations
 
@@ -319,11 +316,12 @@ def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "mdgan", ds, identity=ds.kind == "points" and ds.array is None)  # mixtures: own units
+    run = common.Run(args, "mdgan", ds)
     rng = run.generators()
     nets, opts = build_networks(ds, args, run.device, rng)
     for step in run.start(nets, opts, rng):
-        run.step_done(step, train_step(nets, opts, run.batch(rng), args, rng, step), lambda: evaluate(nets, run, args))
+        losses = train_step(nets, opts, run.batch(rng), args, rng, step)
+        run.step_done(step, losses, lambda: evaluate(nets, run, args))
     samples = run.end(lambda: evaluate(nets, run, args))
     write_pictures(nets, run, args, samples)
     extra = {}

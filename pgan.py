@@ -540,11 +540,11 @@ def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "pgan", ds, identity=ds.kind == "points" and ds.array is None, sigmoid_images=True)
+    run = common.Run(args, "pgan", ds, sigmoid_images=True)
     rng = run.generators()
     nets, opts = build_networks(ds, args, run.device, rng)
     for step in run.start(nets, opts, rng):
-        losses = train_step(nets, opts, run.batch(rng, args.batch * args.d_steps), args, rng, step)
+        losses = train_step(nets, opts, run.batch(rng, args.batch * args.d_steps), args, rng, step)  # d_steps slices
         evaluated = run.step_done(step, losses, lambda: evaluate(nets, run, args), row=lambda: {
             "epoch": round(step / args.epoch_steps, 3), "generator_updated": generator_updated(args, step)})
         if evaluated:
