@@ -36,8 +36,17 @@ def run_main(main, argv=None) -> None:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        print("interrupted: resume with --resume RUN_DIR (the last checkpoint is intact)", file=sys.stderr)
+        where = f"--resume {_ACTIVE_RUN[0].dir}" if _ACTIVE_RUN else "--resume and the run folder it printed"
+        print(f"interrupted: the last checkpoint is intact; continue with {where}", file=sys.stderr)
         sys.exit(130)
+
+
+_ACTIVE_RUN: list = []  # the Run in progress, for the interrupt and divergence messages
+
+
+def divergence_advice() -> str:
+    """How to go on after a divergence, for code that has no Run at hand (see Run.divergence_advice)."""
+    return _ACTIVE_RUN[0].divergence_advice() if _ACTIVE_RUN else "start again with a lower learning rate"
 
 
 # ----------------------------------------------------------------------------- networks
@@ -127,16 +136,42 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g = parser.add_argument_group("common")
     g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
-    g.add_argument("--batch", type=int, default=batch, help="minibatch size m (default: the paper's for the data set)")
+    g.add_argument("--batch", type=int, default=batch, help="minibatch size m, the paper's")
     g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to train")
     g.add_argument("--threads", type=int, default=None,
                    help="CPU threads for PyTorch (default: all cores); 1 when several runs share a machine")
-    g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>)")
+    g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>); "
+                   "one that already holds a run is refused")
+    g.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
     g.add_argument("--eval-every", type=int, default=None, help=f"evaluate every N steps (default: {eval_every})")
     g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the docstring's layout and shows every flag's default (preset flags show theirs per family)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+                or action.option_strings == ["-h", "--help"]:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """A script's parser: its docstring's first paragraph above the flags, its run commands below."""
+    run = doc[doc.index("\nRun"):].split("\nHeadline")[0].strip() if "\nRun" in doc else ""
+    return argparse.ArgumentParser(description=doc.split("\n\n")[0], epilog=run, formatter_class=HelpFormatter)
+
+
+def require(rules: dict) -> None:
+    """{flag: (holds, what it must be)}: a UserError naming every flag whose rule fails."""
+    bad = [f"{flag} must be {must}" for flag, (holds, must) in rules.items() if not holds]
+    if bad:
+        raise UserError("; ".join(bad))
 
 
 def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
@@ -146,9 +181,18 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
         stored_path = os.path.join(args.resume, "args.json")
         if not os.path.isfile(stored_path):
             raise UserError(f"--resume {args.resume}: no args.json there; pass the run folder a script printed")
-        with open(stored_path) as f:
-            stored = json.load(f)
-        parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out") and not k.startswith("_")})
+        try:
+            with open(stored_path) as f:
+                stored = json.load(f)
+        except (OSError, ValueError):
+            raise UserError(f"--resume {args.resume}: its args.json is unreadable; start a fresh run") from None
+        dests = {a.dest for a in parser._actions}
+        mine = next((s for s, flag in SCRIPT_MARKERS.items() if flag in dests), None)
+        theirs = stored.get("script") or next((s for s, flag in SCRIPT_MARKERS.items() if flag in stored), None)
+        if mine and theirs and theirs != mine:
+            raise UserError(f"--resume {args.resume}: that folder holds a {theirs}.py run, not a {mine}.py one; "
+                            f"resume it with python {theirs}.py --resume {args.resume}")
+        parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out", "overwrite") and not k.startswith("_")})
         args = parser.parse_args(argv)
         args.out = args.resume
     if args.threads is not None:
@@ -221,12 +265,25 @@ def set_rng_state(state: dict, *generators: torch.Generator) -> None:
         g.set_state(s)
 
 
-def check_finite(step: int, run_dir: str, **losses: float) -> None:
-    """Stop a diverged run with a message that says how to go on."""
-    bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+EXPLODED = 1e10  # a mean loss this large has left every regime the papers train in
+
+
+def check_finite(step: int, advice: str, **losses: float) -> None:
+    """Stop a diverged run (a non-finite or exploded mean loss) with a message that says how to go on."""
+    bad = {k: v for k, v in losses.items() if not math.isfinite(v) or abs(v) > EXPLODED}
     if bad:
-        raise UserError(f"training diverged at step {step} ({bad}); lower the learning rate, or resume from the "
-                        f"last good checkpoint with --resume {run_dir}")
+        raise UserError(f"training diverged at step {step} ({', '.join(f'{k} {v:.3g}' for k, v in bad.items())}); {advice}")
+
+
+def all_finite(obj) -> bool:
+    """Whether every float tensor in a (nested) state dict is finite."""
+    if isinstance(obj, torch.Tensor):
+        return not obj.is_floating_point() or bool(torch.isfinite(obj).all())
+    if isinstance(obj, dict):
+        return all(all_finite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return all(all_finite(v) for v in obj)
+    return True
 
 
 class Progress:
@@ -236,8 +293,8 @@ class Progress:
     Losses are summed as detached tensors and read back only when printing, so the training loop
     does not force a host-device sync every step."""
 
-    def __init__(self, total: int, start: int = 0, every: int = 100, run_dir: str = ""):
-        self.total, self.step, self.every, self.run_dir = total, start, max(1, every), run_dir
+    def __init__(self, total: int, start: int = 0, every: int = 100, advice=lambda: "lower the learning rate"):
+        self.total, self.step, self.every, self.advice = total, start, max(1, every), advice
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.t0, self.s0 = 0, time.time(), start
         self.window_sums: dict[str, torch.Tensor] = {}  # since the last metrics row
@@ -265,7 +322,7 @@ class Progress:
         self.window_count += 1
         if step % self.every == 0 or step == self.total:
             self.last = {k: float(v) / self.count for k, v in self.sums.items()}
-            check_finite(step, self.run_dir, **self.last)
+            check_finite(step, self.advice(), **self.last)
             elapsed = max(time.time() - self.t0, 1e-9)
             rate = (step - self.s0) / elapsed
             eta = (self.total - step) / max(rate, 1e-9)
@@ -282,6 +339,11 @@ class Progress:
 
     def rate(self) -> float:
         return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)
+
+
+RUN_FILES = ("ckpt.pt", "args.json", "metrics.jsonl", "final_metrics.json", "samples.npy")
+SCRIPT_MARKERS = {"masked_weighted_gan": "prior", "pgan": "bottleneck", "mdgan": "variant",
+                  "langevin_gan": "noise", "veegan": "method"}  # a flag only that script has
 
 
 class Run:
@@ -307,11 +369,19 @@ class Run:
         images are mapped into [-1, 1]); sigmoid_images: image models live in [0, 1] instead;
         stacked: the script trains on stacked MNIST (judged per channel by the MNIST classifier)."""
         self.args, self.ds, self.script = args, ds, script
+        require({"--batch": (args.batch >= 2, ">= 2"), "--steps": (args.steps >= 1, ">= 1"),
+                 "--eval-n": (getattr(args, "eval_n", 2) >= 2, ">= 2"),
+                 "--emd-n": ((getattr(args, "emd_n", None) or 2) >= 2, ">= 2"),
+                 "--z-dim": ((getattr(args, "z_dim", None) or 1) >= 1, ">= 1"),
+                 "--eval-every": (args.eval_every is None or args.eval_every >= 1, ">= 1"),
+                 "--ckpt-every": (args.ckpt_every is None or args.ckpt_every >= 1, ">= 1"),
+                 **{f"--{k.replace('_', '-')}": (v > 0, "> 0") for k, v in vars(args).items()
+                    if k in ("lr", "lr_d", "lr_g") and v is not None}})
         if ds.stack_index is not None and not stacked:
             raise UserError(f"{script}.py does not train on stacked-mnist; use veegan.py, or mnist here")
         identity = ds.kind == "points" and ds.array is None if identity is None else identity
-        args.eval_every = args.eval_every or max(1, args.steps // 10)
-        args.ckpt_every = args.ckpt_every or max(1, args.steps // 10)
+        args.eval_every = max(1, args.steps // 10) if args.eval_every is None else args.eval_every
+        args.ckpt_every = max(1, args.steps // 10) if args.ckpt_every is None else args.ckpt_every
         self.device = get_device(args.device)
         seed_everything(args.seed)
         center, scale, self.to_model, self.from_model = ds.model_maps(identity=identity)
@@ -323,12 +393,21 @@ class Run:
         if not identity:
             print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
                   + (", then (x_model + 1) / 2 for the sigmoid" if sigmoid_images and ds.kind == "images" else ""))
+        args.script = script
         if args.out is None:
             name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
             args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
+        if held and not args.resume and not args.overwrite:
+            raise UserError(f"--out {args.out} already holds a run ({', '.join(held)}); continue it with --resume "
+                            f"{args.out}, choose another --out, or replace it with --overwrite")
+        for f in held if not args.resume else ():
+            os.remove(os.path.join(args.out, f))
         os.makedirs(args.out, exist_ok=True)
         print(f"run folder: {args.out}")
         self.dir = args.out
+        _ACTIVE_RUN[:] = [self]
+        self.last_good = None
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
 
     def generators(self, *names: str) -> dict:
@@ -358,17 +437,19 @@ class Run:
             print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per image")
         self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
         self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
+        self.last_good, self.wall_before = None, 0.0  # the step of the checkpoint on disk; earlier segments' wall time
         if args.resume:
             checkpoint = load_checkpoint(self.ckpt_path)
             for key, module in self.state.items():
                 if module is not None:
                     module.load_state_dict(checkpoint[key])
             set_rng_state(checkpoint["rng"], *self.rng)
-            self.start_step = checkpoint["step"]
+            self.start_step = self.last_good = checkpoint["step"]
+            self.wall_before = float(checkpoint.get("wall_s", 0.0))
             print(f"resumed at step {self.start_step}")
         write_json(os.path.join(self.dir, "args.json"), vars(args))
         self.log = MetricsLog(self.dir, resume_step=self.start_step if args.resume else None)
-        self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), run_dir=self.dir)
+        self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), advice=self.divergence_advice)
         self.t0 = time.time()
         return range(self.start_step + 1, args.steps + 1)
 
@@ -392,9 +473,20 @@ class Run:
             scalars = " ".join(f"{k} {v:.4g}" for k, v in self.result.items() if isinstance(v, (int, float)))
             print("  eval " + (scalars or "(no scalar metric for this data set during training)"), flush=True)
         if step % self.args.ckpt_every == 0 or step == self.args.steps:  # None entries: nets a variant lacks
-            save_checkpoint(self.ckpt_path, {**{k: m.state_dict() for k, m in self.state.items() if m is not None},
-                                             "step": step, "rng": rng_state(*self.rng)})
+            state = {k: m.state_dict() for k, m in self.state.items() if m is not None}
+            if not all_finite(state):
+                raise UserError(f"training diverged by step {step} (non-finite weights); {self.divergence_advice()}")
+            save_checkpoint(self.ckpt_path, {**state, "step": step, "rng": rng_state(*self.rng),
+                                             "wall_s": self.wall_before + time.time() - self.t0})
+            self.last_good = step
         return evaluated
+
+    def divergence_advice(self) -> str:
+        """What a diverged run can do: resume the last checkpoint (always finite), or start again."""
+        if self.last_good is None:
+            return f"no checkpoint was written yet: start again with a lower learning rate (--overwrite to reuse {self.dir})"
+        return (f"the last checkpoint ({self.ckpt_path}, step {self.last_good}) is finite: resume it with a lower "
+                f"learning rate, --resume {self.dir} --lr ...")
 
     def end(self, evaluate) -> np.ndarray:
         """The last evaluation (made afresh when a finished run is resumed); writes samples.npy."""
@@ -408,7 +500,7 @@ class Run:
         """final_metrics.json: the last evaluation's scalars, the timings, the seed and `extra`."""
         final = {k: v for k, v in self.result.items() if not isinstance(v, list)}
         final.update(step=self.args.steps, steps_per_s=round(self.progress.rate(), 2),
-                     wall_s=round(time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
+                     wall_s=round(self.wall_before + time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
                      seed=self.args.seed, **extra)
         write_json(os.path.join(self.dir, "final_metrics.json"), final)
         print("final " + json.dumps(final))

@@ -336,6 +336,13 @@ def load_npy(path: str, centers_path: str | None = None) -> Dataset:
         raise UserError(f"data set file {path} not found; pass an existing .npy file or a built-in data set name")
     try:
         x = np.load(path, allow_pickle=False)
+    except ValueError as err:
+        with open(path, "rb") as f:
+            is_npy = f.read(6) == b"\x93NUMPY"
+        if is_npy and "pickle" in str(err):
+            raise UserError(f"{path} holds Python objects, which are not loaded (unpickling can run code); save a "
+                            "plain numeric array: numpy.save(path, numpy.asarray(data, dtype=numpy.float32))") from None
+        raise UserError(f"{path} is not a readable .npy array ({err}); save it with numpy.save") from None
     except Exception as err:
         raise UserError(f"{path} is not a readable .npy array ({type(err).__name__}); save it with numpy.save") from None
     if x.size == 0:
@@ -372,9 +379,19 @@ def read_centers(path: str, dim: int):
         sigma = float(spec["sigma"])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise UserError(f"--centers {path}: expected JSON with 'centers' and 'sigma' ({err})") from None
-    if centers.ndim != 2 or centers.shape[1] != dim:
+    if centers.ndim != 2 or centers.shape[1] != dim or len(centers) == 0:
         raise UserError(f"--centers {path}: centres have shape {centers.shape}, the data is {dim}-D")
-    weights = np.asarray(spec.get("weights", np.ones(len(centers))), np.float64)
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise UserError(f"--centers {path}: sigma must be a positive number, not {sigma}")
+    try:
+        weights = np.asarray(spec.get("weights", np.ones(len(centers))), np.float64)
+    except (ValueError, TypeError) as err:
+        raise UserError(f"--centers {path}: weights must be a list of numbers ({err})") from None
+    if weights.shape != (len(centers),) or not np.isfinite(weights).all() or (weights < 0).any() or weights.sum() <= 0:
+        raise UserError(f"--centers {path}: weights must be {len(centers)} non-negative numbers, one per centre, "
+                        f"not all 0 (got {weights.tolist()})")
+    if not np.isfinite(centers).all():
+        raise UserError(f"--centers {path}: centres must be finite numbers")
     return centers, sigma, weights / weights.sum()
 
 
@@ -391,6 +408,8 @@ def read_idx(path: str) -> np.ndarray:
     if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08 or not 1 <= raw[3] <= 4:
         raise UserError(f"{path} is not an unsigned-byte IDX file (bad magic number {raw[:4].hex()}); delete it")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise UserError(f"{path} is truncated inside its header ({len(raw)} bytes); delete it so it is downloaded again")
     dims = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if len(raw) != expected:
@@ -450,10 +469,14 @@ def load_idx_dataset(name: str, data_dir: str, download_missing: bool = True) ->
         folder = os.path.join(data_dir, name)
         if not download_missing:
             raise UserError(f"{name} not found under {data_dir}; put the four IDX files in {folder}")
-        for pair in IDX_FILES.values():
-            for f in pair:
-                if not os.path.isfile(os.path.join(folder, f)):
-                    download(f, folder, MIRRORS[name], MD5[name][f])
+        missing = [f for pair in IDX_FILES.values() for f in pair if not os.path.isfile(os.path.join(folder, f))]
+        try:
+            for f in missing:
+                download(f, folder, MIRRORS[name], MD5[name][f])
+        except UserError as err:
+            still = [f for f in missing if not os.path.isfile(os.path.join(folder, f))]
+            raise UserError(f"{err}. {name} needs {len(still)} more file(s) in {folder} (or point --data-dir or "
+                            f"$GAN_DATA_DIR at a folder that holds them): {', '.join(still)}") from None
 
     def read(f):
         path = os.path.join(folder, f)
@@ -472,7 +495,9 @@ def load_idx_dataset(name: str, data_dir: str, download_missing: bool = True) ->
 
 
 def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Dataset:
-    """`spec` is a built-in name or a path to a .npy file."""
+    """`spec` is a built-in name or a path to a .npy file (`centers`: the JSON of its mixture)."""
+    if centers and not str(spec).endswith(".npy"):
+        raise UserError(f"--centers describes a user's .npy mixture; {spec} is not one (built-in mixtures know their modes)")
     if spec == "ring":
         return ring()
     if spec == "grid":

@@ -75,7 +75,7 @@ TEMPERATURE = 6e-6  # sgld tau: the mean cc noise level over a default ring run 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="ring", steps=5000, batch=None)
     g = p.add_argument_group("method")
     g.add_argument("--noise", default="cc", choices=["none", "sgld", "cc"], help="D's injected noise (eq. 10, 11)")
@@ -463,8 +463,9 @@ def apply_presets(args, ds) -> None:
     args.critic_steps = args.critic_steps or (5 if args.loss == "wgan" else 1)
     args.lr_d = args.lr_d if args.lr_d is not None else (1e-3 if args.d_optimizer == "adam" else 0.1)
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
-    if args.batch < 2 or args.steps < 1 or args.lr_d <= 0 or args.prior_std <= 0 or args.blur < 0 or args.temperature < 0:
-        raise common.UserError("need --batch >= 2, --steps >= 1, --lr-d > 0, --prior-std > 0, --blur >= 0, --temperature >= 0")
+    common.require({"--prior-std": (args.prior_std > 0, "> 0"), "--blur": (args.blur >= 0, ">= 0"),
+                    "--temperature": (args.temperature >= 0, ">= 0"), "--critic-steps": (args.critic_steps >= 1, ">= 1"),
+                    "--blur-decay-steps": (args.blur_decay_steps >= 0, ">= 0"), "--clip": (args.clip > 0, "> 0")})
 
 
 def main(argv=None) -> dict:

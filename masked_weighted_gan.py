@@ -85,7 +85,7 @@ TOY_LOSS = {"wgan": dict(n_critic=5, lr=1e-4, lr_d=1e-3), "gan": dict(n_critic=1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="ring", steps=1000, batch=None, eval_every="steps/5")
     g = p.add_argument_group("method")
     g.add_argument("--prior", default="weighted", choices=["constant", "masked", "weighted"], help="training prior")
@@ -202,8 +202,8 @@ def weighted_prior_batch(z_pre: torch.Tensor, scores: torch.Tensor, loss: str, m
     except RuntimeError:  # non-finite scores break the resampling before the losses show it
         if torch.isfinite(weights).all():
             raise
-        raise common.UserError("training diverged: D's scores of the pre-sample are not finite; lower the learning "
-                               "rate, or resume from the last good checkpoint with --resume RUN_DIR") from None
+        raise common.UserError("training diverged: D's scores of the pre-sample are not finite; "
+                               + common.divergence_advice()) from None
 
 
 def prior_batch(kind: str, G: nn.Module, D: nn.Module, m: int, args, gen: torch.Generator) -> torch.Tensor:
@@ -328,9 +328,11 @@ def apply_presets(args, ds) -> None:
         raise common.UserError(f"--arch {args.arch} is for images; {args.dataset} holds points, use --arch mlp")
     common.apply_presets(args, PRESETS[args.arch])
     common.apply_presets(args, TOY_LOSS[args.loss] if args.arch == "mlp" else {})
-    if not 0 < args.rate <= 1 or args.presample < 1 or args.batch < 2 or args.steps < 1:
-        raise common.UserError("need 0 < --rate <= 1, --presample >= 1, --batch >= 2, --steps >= 1")
-    args.eval_every = args.eval_every or max(1, args.steps // 5)  # at 10, evaluation was 12 % of a default run
+    common.require({"--rate": (0 < args.rate <= 1, "in (0, 1]"), "--presample": (args.presample >= 1, ">= 1"),
+                    "--n-critic": (args.n_critic >= 1, ">= 1"), "--clip": (args.clip > 0, "> 0"),
+                    "--gp-weight": (args.gp_weight >= 0, ">= 0")})
+    if args.eval_every is None:  # at steps/10, evaluation was 12 % of a default run
+        args.eval_every = max(1, args.steps // 5)
     args.emd_n = args.emd_n or args.eval_n
 
 

@@ -83,7 +83,7 @@ BETA1 = 0.5
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="ring", steps=5000, batch=None)
     g = p.add_argument_group("method")
     g.add_argument("--variant", default="reg", choices=["reg", "md", "gan"],
@@ -292,7 +292,8 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
             {"MODE score": (steps, [r["mode_score"] for r in rows]), "Inception score": (steps, [r["inception_score"] for r in rows])},
             f"{args.variant} on {args.dataset}", "step", "score"))
     if "E" in nets:
-        real = run.to_model(ds.test_images[:16].float()).to(run.device)
+        shown = ds.test_images if ds.test_images is not None else ds.array  # a user's images have no test split
+        real = run.to_model(shown[:16].float()).to(run.device)
         with torch.no_grad():
             nets["G"].eval(), nets["E"].eval()
             rec = nets["G"](nets["E"](real))
@@ -308,8 +309,8 @@ def apply_presets(args, ds) -> None:
         args.arch = "mlp" if ds.kind == "points" or ds.shape[1:] == (28, 28) else "dcgan"
     common.apply_presets(args, PRESETS["points" if ds.kind == "points" else f"images, {args.arch}"])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
-    if args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.tpd_steps < 0:
-        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --eval-n >= 2, --tpd-steps >= 0")
+    common.require({"--tpd-steps": (args.tpd_steps >= 0, ">= 0"), "--lambda1": (args.lambda1 >= 0, ">= 0"),
+                    "--lambda2": (args.lambda2 >= 0, ">= 0"), "--noise-std": (min(args.noise_std) >= 0, ">= 0")})
 
 
 def main(argv=None) -> dict:

@@ -78,7 +78,7 @@ PRESETS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="star", steps=3000, batch=None, eval_every="one epoch, --epoch-steps")
     g = p.add_argument_group("method")
     g.add_argument("--loss", default="pgan", choices=["pgan", "lsgan"], help="GMM likelihood (PGAN) or the LSGAN baseline")
@@ -524,14 +524,15 @@ def apply_presets(args, ds) -> None:
         raise common.UserError("--generator-loss log needs the GMM: use it with --loss pgan")
     common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
-    args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // args.batch))
-    if (args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.eval_n < 2 or args.bottleneck < 1
-            or args.components < 1 or args.epoch_steps < 1 or min(args.freeze_epochs, args.freeze_after) < 0 or args.var_floor <= 0
-            or args.d_steps < 1 or args.g_steps < 1):
-        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim, --bottleneck, --components, --epoch-steps, "
-                               "--d-steps, --g-steps >= 1, --eval-n >= 2, --freeze-epochs, --freeze-after >= 0 and --var-floor > 0")
-    args.eval_every = args.eval_every or args.epoch_steps
-    args.ckpt_every = args.ckpt_every or args.eval_every * max(1, args.steps // 10 // args.eval_every)  # at epoch ends
+    args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // max(1, args.batch)))
+    common.require({name: (value >= low, f">= {low}") for name, value, low in (
+        ("--bottleneck", args.bottleneck, 1), ("--components", args.components, 1), ("--epoch-steps", args.epoch_steps, 1),
+        ("--d-steps", args.d_steps, 1), ("--g-steps", args.g_steps, 1), ("--freeze-epochs", args.freeze_epochs, 0),
+        ("--freeze-after", args.freeze_after, 0), ("--em-iters", args.em_iters, 1), ("--hist-bins", args.hist_bins, 1))})
+    common.require({"--var-floor": (args.var_floor > 0, "> 0")})
+    args.eval_every = args.epoch_steps if args.eval_every is None else args.eval_every
+    if args.ckpt_every is None:  # at epoch ends
+        args.ckpt_every = args.eval_every * max(1, args.steps // 10 // max(1, args.eval_every))
     if ds.kind == "images" and ds.test_images is None:  # a user's images: held-out reals drawn from the set
         ds.test_images = ds.sample(args.eval_n, torch.Generator().manual_seed(args.seed + 20_000))
 

@@ -79,7 +79,7 @@ BETA1 = 0.5  # [V] notebook and PacGAN
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="ring", steps=8000, batch=None)
     g = p.add_argument_group("method")
     g.add_argument("--method", default="veegan", choices=["veegan", "ali", "gan"],
@@ -295,8 +295,8 @@ def apply_presets(args, ds) -> None:
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 26_000 if args.dataset == "stacked-mnist" else 2000)
     if args.ivom_n is None:
         args.ivom_n = 100 if args.dataset == "cifar10" else 0
-    if args.batch < 2 or args.steps < 1 or args.z_dim < 1 or args.extra_noise < 0 or args.eval_n < 2:
-        raise common.UserError("need --batch >= 2, --steps >= 1, --z-dim >= 1, --extra-noise >= 0, --eval-n >= 2")
+    common.require({"--extra-noise": (args.extra_noise >= 0, ">= 0"), "--recon-weight": (args.recon_weight >= 0, ">= 0"),
+                    "--hidden": (args.hidden >= 1, ">= 1"), "--ivom-n": (args.ivom_n >= 0, ">= 0")})
     if args.ivom_n and (ds.kind != "images" or ds.test_images is None):
         raise common.UserError(f"--ivom-n needs an image data set with a test split (cifar10, mnist), not {args.dataset}")
 

@@ -70,7 +70,7 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "star"])
     p.add_argument("--arms", "--noises", nargs="+", default=ARMS[:3], choices=ARMS,
                    help="D's noise, with or without coarse-graining (+blur)")

@@ -164,7 +164,7 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("experiment", choices=["table", "rates", "arc"],
                    help="table: the four priors; rates: Fig. 4 sweep; arc: the masked prior's arc, G against the mask")
     p.add_argument("--loss", default="wgan", choices=["wgan", "gan"], help="WGAN (paper a) or standard GAN (paper b)")

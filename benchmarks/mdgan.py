@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "mnist"])
     p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
     p.add_argument("--seeds", type=int, default=5, help="seeds per cell (VEEGAN protocol: 5)")

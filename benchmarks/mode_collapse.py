@@ -91,7 +91,8 @@ def parse(argv):
     given = list(argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Flags after -- go to every run.")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Flags after -- go to every run.",
+                                formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=SUITE, choices=SUITE, help="the suite's data sets")
     p.add_argument("--data", default=None, help="your own points (N, D) .npy instead of the suite")
     p.add_argument("--centers", default=None, help="JSON {'centers', 'sigma', 'weights'} of --data, for mode counts")

@@ -74,7 +74,7 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("experiment", choices=list(DEFAULT_STEPS), help="which table or figure")
     p.add_argument("--dataset", default=None, help="curves / gradients / probe / readings: data set (default mnist); table: one of ring, grid (default both)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per arm (table, toy: 5; figures: 1)")

@@ -57,7 +57,8 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int) -> None:
     def one(job):
         script, run_dir, flags = job
         os.makedirs(run_dir, exist_ok=True)
-        resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir]
+        # a folder without a checkpoint holds at most a run that died before its first one: replaced
+        resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir, "--overwrite"]
         argv, log_path = [*flags, *resume, "--device", "cpu"], os.path.join(run_dir, "stdout.log")
         if context is not None:
             process = context.Process(target=_run_script, args=(script, argv, log_path))
@@ -107,3 +108,9 @@ def write_outputs(name: str, header: str, rows: list[str], summary: dict, args) 
         f.write(f"`python {command}`\n\n{header}\n" + "\n".join(rows) + "\n")
     print(open(name + ".md").read())
     print(f"wrote {name}.md and .json")
+
+
+if __name__ == "__main__":
+    import argparse
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="It is imported by benchmarks/*.py, not run "
+                            "on its own: run one of those (each has --help).").parse_args()

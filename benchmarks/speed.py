@@ -176,7 +176,7 @@ def time_evaluation_share(args, env) -> None:
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "hd"], help="data sets (any --dataset of the scripts)")
     p.add_argument("--scripts", nargs="+", default=sorted({g[0] for g in GROUPS}), help="scripts to time")
     p.add_argument("--steps", type=int, default=1000, help="generator updates of the long run (the short: a fifth; "

@@ -152,6 +152,47 @@ def test_centers_json(tmp_path):
         data.read_centers(str(tmp_path / "c.json"), 3)
 
 
+@pytest.mark.parametrize("spec, message", [
+    ('{"centers": [[0, 0], [1, 1]], "sigma": 0.1, "weights": [1, 2, 3]}', "2 non-negative numbers"),
+    ('{"centers": [[0, 0], [1, 1]], "sigma": 0.1, "weights": [0, 0]}', "not all 0"),
+    ('{"centers": [[0, 0], [1, 1]], "sigma": 0.1, "weights": [1, -1]}', "non-negative"),
+    ('{"centers": [[0, 0], [1, 1]], "sigma": -0.1}', "sigma must be a positive"),
+    ('{"centers": [[0, 0], [1, 1]], "sigma": 0}', "sigma must be a positive"),
+    ('{"centers": [], "sigma": 0.1}', "centres have shape"),
+    ('{"centers": [[0, 0]], "sigma": 0.1, "weights": "abc"}', "weights must be"),
+])
+def test_centers_json_that_cannot_describe_the_mixture_is_refused(tmp_path, spec, message):
+    (tmp_path / "c.json").write_text(spec)
+    with pytest.raises(UserError, match=message):
+        data.read_centers(str(tmp_path / "c.json"), 2)
+
+
+def test_centers_beside_a_built_in_mixture_is_refused(tmp_path):
+    (tmp_path / "c.json").write_text('{"centers": [[0, 0]], "sigma": 0.1}')
+    with pytest.raises(UserError, match="built-in mixtures know their modes"):
+        data.load_dataset("ring", ".", str(tmp_path / "c.json"))
+
+
+def test_read_idx_rejects_a_file_cut_inside_its_header(tmp_path):
+    (tmp_path / "cut-idx3-ubyte").write_bytes(bytes([0, 0, 8, 3]) + b"\x00" * 6)  # 10 bytes: dims need 12
+    with pytest.raises(UserError, match="truncated inside its header"):
+        data.read_idx(str(tmp_path / "cut-idx3-ubyte"))
+
+
+def test_a_pickled_npy_is_refused_for_safety_with_how_to_save_it(tmp_path):
+    np.save(tmp_path / "objects.npy", np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    with pytest.raises(UserError, match="Python objects.*unpickling can run code.*numpy.save"):
+        data.load_dataset(str(tmp_path / "objects.npy"), ".")
+
+
+def test_offline_mnist_names_every_missing_file_and_where_they_go(tmp_path, monkeypatch):
+    monkeypatch.setitem(data.MIRRORS, "mnist", ["file:///nonexistent/"])
+    with pytest.raises(UserError) as err:
+        data.load_idx_dataset("mnist", str(tmp_path))
+    text = str(err.value)
+    assert all(f in text for pair in data.IDX_FILES.values() for f in pair) and str(tmp_path / "mnist") in text
+
+
 def test_hd_is_pacgans_1200d_set():
     ds = data.hd()
     x = ds.sample(3000, torch.Generator().manual_seed(0)).numpy()

@@ -1,0 +1,153 @@
+"""What the shared run skeleton (common.Run) promises every script: no run overwritten or poisoned,
+diverged runs stopped with advice that works, interrupted runs named, wall time over resumes."""
+import importlib
+import json
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import common
+
+TINY = {
+    "masked_weighted_gan": ["--batch", "32", "--presample", "64"],
+    "pgan": ["--batch", "32", "--epoch-steps", "3"],
+    "mdgan": ["--batch", "32", "--z-dim", "8"],
+    "langevin_gan": ["--batch", "32"],
+    "veegan": ["--batch", "32", "--z-dim", "8", "--hidden", "16"],
+}
+DIVERGE = {  # a learning rate that blows every script's losses up within a few steps
+    "masked_weighted_gan": ["--optimizer", "sgd", "--lr", "1e30", "--lr-d", "1e30"],
+    "pgan": ["--loss", "lsgan", "--lr", "1e30"],
+    "mdgan": ["--lr", "1e30"],
+    "langevin_gan": ["--lr-g", "1e30", "--lr-d", "1e30"],
+    "veegan": ["--lr", "1e30"],
+}
+SCRIPTS = list(TINY)
+
+
+def cli(capsys, script, *args):
+    """(exit status, stderr) of `python <script>.py args`, run in this process."""
+    module = importlib.import_module(script)
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_main(module.main, list(args))
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def run(script, out, *extra, steps=6):
+    module = importlib.import_module(script)
+    return module.main([*TINY[script], "--steps", str(steps), "--eval-n", "64", "--eval-every", "3", "--device", "cpu",
+                        "--out", str(out), *extra])
+
+
+def snapshot(folder):
+    return {name: open(os.path.join(folder, name), "rb").read() for name in sorted(os.listdir(folder))
+            if os.path.isfile(os.path.join(folder, name))}
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_an_existing_run_is_never_replaced_unless_asked(tmp_path, capsys, script):
+    out = tmp_path / "run"
+    run(script, out)
+    before = snapshot(out)
+    code, err = cli(capsys, script, *TINY[script], "--steps", "3", "--out", str(out))
+    assert code == 2 and err.count("\n") == 1 and "--resume" in err and "--overwrite" in err
+    assert snapshot(out) == before  # every file as it was
+    final = run(script, out, "--overwrite", "--seed", "1", steps=3)
+    assert final["seed"] == 1 and json.load(open(out / "final_metrics.json"))["step"] == 3
+
+
+@pytest.mark.parametrize("script, other", [(s, SCRIPTS[(i + 1) % len(SCRIPTS)]) for i, s in enumerate(SCRIPTS)])
+def test_resuming_another_scripts_run_is_refused_and_leaves_it_alone(tmp_path, capsys, script, other):
+    out = tmp_path / "run"
+    run(other, out)
+    before = snapshot(out)
+    code, err = cli(capsys, script, "--resume", str(out))
+    assert code == 2 and err.count("\n") == 1 and f"{other}.py" in err and "Traceback" not in err
+    assert snapshot(out) == before
+
+
+def test_runs_written_before_the_script_stamp_are_recognised_by_their_method_flag(tmp_path, capsys):
+    out = tmp_path / "run"
+    run("mdgan", out)
+    stored = json.load(open(out / "args.json"))
+    del stored["script"]
+    (out / "args.json").write_text(json.dumps(stored))
+    code, err = cli(capsys, "veegan", "--resume", str(out))
+    assert code == 2 and "mdgan.py run" in err
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_diverged_run_writes_no_poisoned_checkpoint_and_says_how_to_go_on(tmp_path, capsys, script):
+    out = tmp_path / "run"
+    code, err = cli(capsys, script, *TINY[script], *DIVERGE[script], "--steps", "40", "--ckpt-every", "1",
+                    "--eval-every", "40", "--eval-n", "64", "--device", "cpu", "--out", str(out))
+    assert code == 2 and "diverged" in err and err.count("\n") == 1
+    ckpt = out / "ckpt.pt"
+    if ckpt.exists():  # the one on disk resumes: every tensor finite, and the message names it
+        state = torch.load(ckpt, weights_only=True)
+        assert common.all_finite(state) and f"step {state['step']}" in err and "--resume" in err
+    else:
+        assert "no checkpoint" in err
+
+
+def test_divergence_before_the_first_checkpoint_says_there_is_none(tmp_path, capsys):
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], *DIVERGE["mdgan"], "--steps", "40", "--eval-n", "64",
+                    "--device", "cpu", "--out", str(tmp_path / "run"))
+    assert code == 2 and "no checkpoint was written yet" in err
+
+
+def test_exploded_but_finite_losses_count_as_divergence():
+    with pytest.raises(common.UserError, match="diverged at step 7"):
+        common.check_finite(7, "advice", loss_d=3e14)
+    common.check_finite(7, "advice", loss_d=3e4)  # large, but within what the papers' losses reach
+
+
+def test_an_interrupt_names_the_folder_to_resume(tmp_path, capsys, monkeypatch):
+    import mdgan
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(mdgan, "train_step", interrupted)
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "6", "--device", "cpu", "--out", str(tmp_path / "run"))
+    assert code == 130 and f"--resume {tmp_path / 'run'}" in err and "RUN_DIR" not in err
+
+
+def test_wall_time_adds_up_over_resumed_segments(tmp_path):
+    out = tmp_path / "run"
+    run("mdgan", out, "--ckpt-every", "3", steps=3)
+    first = torch.load(out / "ckpt.pt", weights_only=True)["wall_s"]
+    final = importlib.import_module("mdgan").main(["--resume", str(out), "--steps", "6"])
+    assert first > 0 and final["wall_s"] >= round(first, 1)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("flag, value, message", [("--batch", "1", "--batch must be >= 2"), ("--steps", "0", "--steps must be >= 1"),
+                                                  ("--lr", "-1", "must be > 0"), ("--eval-every", "0", "--eval-every must be >= 1")])
+def test_a_bad_flag_value_is_named_in_one_line(tmp_path, capsys, script, flag, value, message):
+    flag = "--lr-g" if flag == "--lr" and script == "langevin_gan" else flag
+    code, err = cli(capsys, script, flag, value, "--out", str(tmp_path / "o"))
+    assert code == 2 and err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_masked_critic_steps_must_be_positive(tmp_path, capsys):
+    code, err = cli(capsys, "masked_weighted_gan", "--n-critic", "0", "--out", str(tmp_path / "o"))
+    assert code == 2 and "--n-critic must be >= 1" in err
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("shape, dtype", [((40, 28, 28), "uint8"), ((40, 3, 32, 32), "float32")])
+def test_a_users_image_array_trains_to_the_end_and_resumes(tmp_path, script, shape, dtype):
+    images = np.random.default_rng(0).integers(0, 256, shape).astype(dtype)
+    np.save(tmp_path / "images.npy", images if dtype == "uint8" else images / 255)
+    out = tmp_path / "run"
+    flags = ["--dataset", str(tmp_path / "images.npy"), "--ckpt-every", "3"]
+    if script == "mdgan":
+        flags += ["--tpd-steps", "2"]
+    final = run(script, out, *flags, steps=3)
+    assert final["step"] == 3 and (out / "samples.png").exists()
+    assert np.load(out / "samples.npy").shape[1:] == (images.shape[1:] if images.ndim == 4 else (1, *images.shape[1:]))
+    resumed = importlib.import_module(script).main(["--resume", str(out), "--steps", "6"])
+    assert resumed["step"] == 6
