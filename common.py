@@ -526,6 +526,13 @@ def sample_in_chunks(G: nn.Module, n: int, chunk: int, make_input) -> torch.Tens
     return out
 
 
+def view_note(ds) -> str:
+    """What a 2-D picture of the samples shows when the data has more dimensions than two."""
+    if ds.noise_dims:
+        return " (means of noisy / constant coords)"
+    return f" (coords 1-2 of {ds.shape[0]})" if ds.shape[0] > 2 else ""
+
+
 def plot_extent(ds) -> tuple:
     """A square (x0, x1, y0, y1) around a point set's value range, 15 % of its width to spare."""
     lo, hi = float(np.min(ds.value_range[0])), float(np.max(ds.value_range[1]))
@@ -553,7 +560,7 @@ def write_mixture_pictures(run, rows: list, view: np.ndarray | None, label: str)
     if view is not None:
         centers = ds.centers[:, :2] if ds.centers is not None else None
         write_png(os.path.join(run.dir, "samples.png"), heatmap(
-            view, plot_extent(ds), f"{label}, {run.args.dataset}, step {run.args.steps}", centers))
+            view, plot_extent(ds), f"{label}, {run.args.dataset}, step {run.args.steps}{view_note(ds)}", centers))
     if rows and "mode_counts" in rows[-1]:
         counts = rows[-1]["mode_counts"]
         write_png(os.path.join(run.dir, "mode_hist.png"), histogram_picture(counts, f"high-quality samples per mode, {label}"))
@@ -832,13 +839,29 @@ def heatmap(points: np.ndarray, extent, title: str, centers: np.ndarray | None =
 
 def scalar_map(values: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,
                marks: np.ndarray | None = None, marks2: np.ndarray | None = None,
-               contours: np.ndarray | None = None) -> np.ndarray:
+               contours: np.ndarray | None = None, colorbar: str | None = None,
+               legend: list[tuple] | None = None) -> np.ndarray:
     """A (rows, cols) array in [0, 1] (row 0 = top = ymax) as a coloured map with axes; optional red
     crosses at `centers`, white dots at `marks` and red dots at `marks2` (all in the extent's units),
-    and white level lines at 0.1, 0.2, ..., 0.9 of a second array `contours` over the same extent; RGB array."""
+    white level lines at 0.1, 0.2, ..., 0.9 of a second array `contours` over the same extent (only
+    the levels it reaches show), a colour bar from 0 to 1 named `colorbar`, and a line of
+    `legend` entries (colour, text) under the axes; RGB array."""
     xmin, xmax, ymin, ymax = extent
-    pad_l, pad_t, pad_b = 70, 40, 50
-    canvas = np.full((size + pad_t + pad_b, size + pad_l + 20, 3), 255, np.uint8)
+    pad_l, pad_t, pad_b, pad_r = 70, 40, 50 + (22 if legend else 0), 90 if colorbar else 20
+    canvas = np.full((size + pad_t + pad_b, size + pad_l + pad_r, 3), 255, np.uint8)
+    if colorbar:  # 0 at the bottom, 1 at the top, with its name beside
+        x0 = pad_l + size + 14
+        canvas[pad_t:pad_t + size, x0:x0 + 12] = _colormap(np.linspace(1, 0, size)[:, None].repeat(12, 1))
+        draw_text(canvas, x0 + 16, pad_t, "1")
+        draw_text(canvas, x0 + 16, pad_t + size - 10, "0")
+        for i, word in enumerate(colorbar.split()[:6]):
+            draw_text(canvas, x0 + 16, pad_t + size // 2 - 20 + 14 * i, word)
+    x = pad_l
+    for colour, text in legend or []:
+        canvas[pad_t + size + 52:pad_t + size + 62, x:x + 10] = colour
+        canvas[pad_t + size + 52:pad_t + size + 62, x:x + 10][[0, -1]] = 0  # outline, for white entries
+        draw_text(canvas, x + 16, pad_t + size + 52, text)
+        x += 16 + text_width(text) + 24
     idx = (np.arange(size) * values.shape[0] / size).astype(int)
     jdx = (np.arange(size) * values.shape[1] / size).astype(int)
     canvas[pad_t:pad_t + size, pad_l:pad_l + size] = _colormap(values[idx][:, jdx])

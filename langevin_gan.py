@@ -418,7 +418,9 @@ def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to
         level = (level - level.min()) / max(level.max() - level.min(), 1e-12)
     else:
         level = 1 / (1 + np.exp(-level))
-    common.write_png(path, common.scalar_map(density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers, contours=level))
+    common.write_png(path, common.scalar_map(density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers,
+                                             contours=level, colorbar="sample density (log)",
+                                             legend=[((255, 255, 255), "D = 0.1, 0.2, ..., 0.9 (levels D reaches)")]))
 
 
 def write_snapshot(nets: dict, run: common.Run, args, step: int) -> None:

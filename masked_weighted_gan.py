@@ -302,7 +302,7 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     elif ds.shape[0] > 1:
         centers = ds.centers[:, :2] if ds.centers is not None else None
         common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(
-            samples[:, :2], common.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}", centers))
+            samples[:, :2], common.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}{common.view_note(ds)}", centers))
     if rows and "emd" in rows[0]:
         curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
         common.write_png(os.path.join(run_dir, "emd_curve.png"), common.line_plot(
@@ -313,7 +313,8 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         s = prior_scores(G, D, zz.to(run.device)).cpu().numpy().reshape(200, 200)
         ranks = s.argsort(None).argsort().reshape(s.shape) / (s.size - 1)
         common.write_png(os.path.join(run_dir, "prior_map.png"),
-                         common.scalar_map(ranks, (-1, 1, -1, 1), "latent prior coloured by score rank"))
+                         common.scalar_map(ranks, (-1, 1, -1, 1), "latent square, z in U(-1, 1)^2",
+                                           colorbar="rank of s(z)"))
     if rows and "class_shares" in rows[-1]:
         common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
             rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.prior} prior"))

@@ -452,7 +452,8 @@ def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: in
     if ds.kind == "points":
         centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
         common.write_png(path, common.heatmap(samples[:, :2], common.plot_extent(ds),
-                                              f"{args.loss}, {args.dataset}, step {step}", centers, size=size))
+                                              f"{args.loss}, {args.dataset}, step {step}{common.view_note(ds)}",
+                                              centers, size=size))
         return
     side = max(1, size // 60)
     common.write_png(path, common.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
@@ -470,7 +471,8 @@ def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_
     values = discriminator_view(nets, real, [plane], args)[3].clamp(0, 1).reshape(res, res).cpu().numpy()
     np.save(os.path.join(run_dir, "landscape.npy"), values)
     common.write_png(os.path.join(run_dir, "landscape.png"), common.scalar_map(
-        values, extent, f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500]))
+        values, extent, f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500],
+        colorbar="L(h(x))" if args.loss == "pgan" else "D(x), clipped", legend=[((255, 255, 255), "real"), ((230, 30, 30), "generated")]))
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
