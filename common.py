@@ -247,7 +247,8 @@ def save_checkpoint(path: str, state: dict) -> None:
 
 def load_checkpoint(path: str) -> dict:
     if not os.path.isfile(path):
-        raise UserError(f"no checkpoint at {path}; start a fresh run without --resume")
+        raise UserError(f"no checkpoint at {path}; start a fresh run without --resume "
+                        f"(--out {os.path.dirname(path) or '.'} --overwrite to reuse the folder)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises several types for a damaged file

@@ -151,3 +151,31 @@ def test_a_users_image_array_trains_to_the_end_and_resumes(tmp_path, script, sha
     assert np.load(out / "samples.npy").shape[1:] == (images.shape[1:] if images.ndim == 4 else (1, *images.shape[1:]))
     resumed = importlib.import_module(script).main(["--resume", str(out), "--steps", "6"])
     assert resumed["step"] == 6
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_shows_the_default_of_every_flag_and_how_to_run(script, capsys):
+    with pytest.raises(SystemExit):
+        importlib.import_module(script).main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "random seed; same seed, same numbers on CPU (default: 0)" in text and "(default: auto)" in text
+    assert "minibatch size m, the paper's [default:" in text  # per data family, from the presets
+    assert f"Run: python {script}.py" in text.replace("Run (defaults: ring, WGAN-GP, weighted prior): ", "Run: ")
+
+
+@pytest.mark.parametrize("bench", ["veegan", "mdgan", "pgan", "langevin", "masked_weighted", "mode_collapse", "speed"])
+def test_every_benchmark_help_shows_its_defaults(bench):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                       "benchmarks", f"{bench}.py"), "--help"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "(default:" in out.stdout
+
+
+def test_resuming_a_folder_without_a_checkpoint_says_how_to_start_again(tmp_path, capsys):
+    out = tmp_path / "run"
+    run("mdgan", out)
+    os.remove(out / "ckpt.pt")
+    code, err = cli(capsys, "mdgan", "--resume", str(out))
+    assert code == 2 and "no checkpoint" in err and "--overwrite" in err
