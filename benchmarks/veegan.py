@@ -83,6 +83,26 @@ def main(argv=None) -> None:
             common.write_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"), common.line_plot({m: curve(runs_logs, key) for m, runs_logs in logs.items()},
                                  f"{data}: {what} over training ({args.seeds} seeds)", "iteration", key,
                                  {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs}))
+        write_loss_curves(os.path.join(args.results, f"{args.name}_{data}_losses.png"), logs)
+
+
+def write_loss_curves(path: str, logs: dict) -> None:
+    """Per method, the autoencoder term (VEEGAN) and D's loss over training, one line per seed (the
+    means since the previous evaluation that every metrics row carries); runs logged before the rows
+    carried them are left out."""
+    panels = []
+    for method, runs_logs in logs.items():
+        for key, what in (("train_recon", "autoencoder term 1/2 |z - F(G(z))|^2"), ("train_loss_d", "D's loss (chance: 1.39)")):
+            if key == "train_recon" and method != "veegan":
+                continue
+            series = {f"seed {seed}": ([r["step"] for r in rows if key in r], [r[key] for r in rows if key in r])
+                      for seed, rows in enumerate(runs_logs) if any(key in r for r in rows)}
+            if series:
+                panels.append(common.line_plot(series, f"{method}: {what}", "iteration", key.removeprefix("train_"),
+                                               size=(560, 360)))
+    if panels:
+        common.write_png(path, common.tile(panels, 3))
+        print(f"wrote {path}")
 
 
 def continue_from(shorter: str, run_dir: str) -> None:
