@@ -123,7 +123,7 @@ def arc(args, extra: list[str]) -> None:
             for name in ("args.json", "ckpt.pt"):
                 shutil.copyfile(os.path.join(trained, name), os.path.join(copy, name))
     run_all([(SCRIPT, d, ["--sample-prior", "constant"]) for d in uniform], args.jobs)
-    rows, summary, pictures, captions = [], {}, [], []
+    rows, summary, pictures = [], {}, []
     ds = datasets.ring()
     from_model, extent = ds.model_maps()[3], (-1.5, 1.5, -1.5, 1.5)
     for seed, (trained, copy) in enumerate(zip(masked, uniform)):

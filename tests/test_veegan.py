@@ -66,7 +66,7 @@ def step_gradients(method, recon_weight=1.0):
     args.recon_weight, args.lr = recon_weight, 0.0
     torch.manual_seed(0)
     nets, opts = veegan.build_networks(data.ring(), args, "cpu", {})
-    G, F_, D = nets["G"], nets["F"], nets["D"]
+    G, F_ = nets["G"], nets["F"]
     real = data.ring().sample(16, torch.Generator().manual_seed(1))
     z_gen = torch.Generator().manual_seed(2)
     before = z_gen.get_state()
