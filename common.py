@@ -446,6 +446,9 @@ class Run:
                     module.load_state_dict(checkpoint[key])
             set_rng_state(checkpoint["rng"], *self.rng)
             self.start_step = self.last_good = checkpoint["step"]
+            if args.steps < self.start_step:
+                raise UserError(f"--steps {args.steps} is below the checkpoint's step {self.start_step} in {self.dir}; "
+                                f"give --steps {self.start_step} or more")
             self.wall_before = float(checkpoint.get("wall_s", 0.0))
             print(f"resumed at step {self.start_step}")
         write_json(os.path.join(self.dir, "args.json"), vars(args))

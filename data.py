@@ -496,6 +496,8 @@ def load_idx_dataset(name: str, data_dir: str, download_missing: bool = True) ->
 
 def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Dataset:
     """`spec` is a built-in name or a path to a .npy file (`centers`: the JSON of its mixture)."""
+    if os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise UserError(f"--data-dir {data_dir} is a file; give the folder that holds (or will hold) the data sets")
     if centers and not str(spec).endswith(".npy"):
         raise UserError(f"--centers describes a user's .npy mixture; {spec} is not one (built-in mixtures know their modes)")
     if spec == "ring":

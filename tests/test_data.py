@@ -193,6 +193,12 @@ def test_offline_mnist_names_every_missing_file_and_where_they_go(tmp_path, monk
     assert all(f in text for pair in data.IDX_FILES.values() for f in pair) and str(tmp_path / "mnist") in text
 
 
+def test_a_data_dir_that_is_a_file_is_refused(tmp_path):
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(UserError, match="--data-dir .* is a file"):
+        data.load_dataset("mnist", str(tmp_path / "afile"))
+
+
 def test_hd_is_pacgans_1200d_set():
     ds = data.hd()
     x = ds.sample(3000, torch.Generator().manual_seed(0)).numpy()

@@ -179,3 +179,11 @@ def test_resuming_a_folder_without_a_checkpoint_says_how_to_start_again(tmp_path
     os.remove(out / "ckpt.pt")
     code, err = cli(capsys, "mdgan", "--resume", str(out))
     assert code == 2 and "no checkpoint" in err and "--overwrite" in err
+
+
+def test_resuming_with_fewer_steps_than_the_checkpoint_is_refused(tmp_path, capsys):
+    out = tmp_path / "run"
+    run("mdgan", out)
+    before = snapshot(out)
+    code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "3")
+    assert code == 2 and "--steps 3 is below the checkpoint's step 6" in err and snapshot(out) == before
