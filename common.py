@@ -408,7 +408,7 @@ class Run:
         print(f"run folder: {args.out}")
         self.dir = args.out
         _ACTIVE_RUN[:] = [self]
-        self.last_good = None
+        self.last_good = None  # the step of the checkpoint on disk (set again by start)
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
 
     def generators(self, *names: str) -> dict:
@@ -438,7 +438,7 @@ class Run:
             print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per image")
         self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
         self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
-        self.last_good, self.wall_before = None, 0.0  # the step of the checkpoint on disk; earlier segments' wall time
+        self.last_good, self.wall_before = None, 0.0  # earlier segments' wall time, from the checkpoint
         if args.resume:
             checkpoint = load_checkpoint(self.ckpt_path)
             for key, module in self.state.items():
@@ -489,8 +489,8 @@ class Run:
         """What a diverged run can do: resume the last checkpoint (always finite), or start again."""
         if self.last_good is None:
             return f"no checkpoint was written yet: start again with a lower learning rate (--overwrite to reuse {self.dir})"
-        return (f"the last checkpoint ({self.ckpt_path}, step {self.last_good}) is finite: resume it with a lower "
-                f"learning rate, --resume {self.dir} --lr ...")
+        return (f"the last checkpoint ({self.ckpt_path}, step {self.last_good}) is finite: resume it with "
+                f"--resume {self.dir} and a lower learning rate (see --help for the rate flags)")
 
     def end(self, evaluate) -> np.ndarray:
         """The last evaluation (made afresh when a finished run is resumed); writes samples.npy."""
