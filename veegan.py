@@ -37,7 +37,8 @@ Settings and their sources ([V] read in the official notebook / PacGAN's code, [
   form of its adversarial game for both G and F [I, as in Dumoulin et al.'s code].
 * Data: built-in mixtures are trained in the paper's units (the generator's output is linear);
   `--standardise` maps them, as a user's points always are, by the affine map printed at start
-  (per-coordinate centre, one scale, so distances keep their shape); images into [-1, 1].
+  (per-coordinate centre, one scale, so distances keep their shape); images into [-1, 1]. On the
+  1200-D set standardising steadies D but every arm ends on fewer modes (README), so it is off.
 * Evaluation (VEEGAN protocol): 2,500 samples, nearest mode, high quality within 3 sigma (2-D) or
   10 sigma (1200-D), modes = nearest modes of >= 1 high-quality sample, averaged over 5 runs. In
   1200-D the 10-sigma rule fails even for real data (0 %), so a calibrated share (the radius that
