@@ -48,6 +48,9 @@ READINGS = {  # MNIST; the default's LReLU slope is 0.6
     "act-bn": ["--layer-order", "act-bn"],
     "peak": ["--peak-normalised"],
     "peak-act-bn": ["--peak-normalised", "--layer-order", "act-bn"],
+    "floor-1e-3": ["--var-floor", "1e-3"],  # the fitted variance's floor (default 1e-4): sd >= 0.03, 0.1, 0.2
+    "floor-1e-2": ["--var-floor", "1e-2"],
+    "floor-4e-2": ["--var-floor", "4e-2"],
 }
 
 
