@@ -544,6 +544,13 @@ def plot_extent(ds) -> tuple:
     return lo - pad, hi + pad, lo - pad, hi + pad
 
 
+def plane_grid(extent, res: int) -> np.ndarray:
+    """The res x res grid over `extent` (x0, x1, y0, y1) as (res * res, 2) float32 points, row by
+    row from the top (largest y), so that reshape(res, res) of a value per point is a picture."""
+    xx, yy = np.meshgrid(np.linspace(extent[0], extent[1], res), np.linspace(extent[3], extent[2], res))
+    return np.stack([xx.ravel(), yy.ravel()], 1).astype(np.float32)
+
+
 def image_picture(ds, images: np.ndarray, nrow: int = 8) -> np.ndarray:
     """`image_grid` of images in the data set's own units, through its affine map onto [-1, 1]."""
     center, scale = ds.affine()
@@ -835,10 +842,13 @@ def heatmap(points: np.ndarray, extent, title: str, centers: np.ndarray | None =
             bins: int = 140) -> np.ndarray:
     """2-D density of `points` (log-scaled histogram) over `extent` (xmin, xmax, ymin, ymax), with the
     true mode centres marked by red crosses (the paper's Fig. 2), as an RGB array."""
-    xmin, xmax, ymin, ymax = extent
-    hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[[xmin, xmax], [ymin, ymax]])
-    density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)  # rows top-to-bottom = y high-to-low
-    return scalar_map(density, extent, title, centers, size)
+    return scalar_map(density_map(points, extent, bins), extent, title, centers, size)
+
+
+def density_map(points: np.ndarray, extent, bins: int = 140) -> np.ndarray:
+    """The log-scaled 2-D histogram of `points` over `extent`, in [0, 1], row 0 = top = largest y."""
+    hist, _, _ = np.histogram2d(points[:, 0], points[:, 1], bins=bins, range=[extent[:2], extent[2:]])
+    return np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)
 
 
 def scalar_map(values: np.ndarray, extent, title: str, centers: np.ndarray | None = None, size: int = 420,

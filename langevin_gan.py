@@ -1,9 +1,9 @@
 """Langevin GAN: a discriminator trained by Langevin dynamics with covariance-controlled noise.
 
 Ramakers, Kollmann & Harmeling, "Stabilizing Generative Adversarial Networks using Langevin
-dynamics". Both real and generated samples are coarse-grained by A_lambda before D sees them
-(eq. 9), and D's parameters theta follow a Langevin equation instead of gradient ascent (eq. 10),
-whose injected noise has the running average of the gradient covariance as its covariance (eq. 11):
+dynamics". Real and generated samples are coarse-grained by A_lambda before D sees them (eq. 9),
+and D's parameters theta follow a Langevin equation instead of gradient ascent (eq. 10), whose
+injected noise has the running average of the gradient covariance as its covariance (eq. 11):
 
     J(G, D) = E_x[log D(A_lambda(x))] + E_z[log(1 - D(A_lambda(G(z))))]                  (9)
     theta_{t+1} = theta_t + eps grad_theta (J_t + log P(theta_t)) + sqrt(2 eps) eta_t,
@@ -18,17 +18,15 @@ MNIST GAN, the falling noise level (its Fig. 1d). README.md "Langevin GAN" has t
   first-order simplification of CCAdL (Shang et al. 2015), which puts the running covariance
   estimate into the injected noise of a plain Langevin step, not into a thermostat's friction.
 * V is the diagonal covariance of the *minibatch-mean* gradient, v / m with v the per-parameter
-  variance of the m per-example gradients g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))]
-  (one example's v would inject m times more noise than the step's gradient carries). Computed
-  exactly: for nn.Linear layers by the per-layer identity (`linear_gradient_moments`), for any
-  other D by torch.func's vmap of grad.
-* `--noise none|sgld|cc`: no noise (gradient ascent with the prior), N(0, tau I) (`--temperature`;
-  6e-6, the mean I_t of a default cc ring run, so both inject the same average noise), or
-  covariance-controlled. Prior N(0, s^2 I) (`--prior-std` 10), a weight decay. eps (`--lr-d`) 0.1,
-  the plain GAN's best on the ring; at eps 0.02 the plain GAN collapses into one blob between two
-  ring modes, the failure the paper describes.
-* `--d-optimizer adam` (ours): D's drift is Adam's step (0.5/0.999, lr 1e-3) on the same gradient,
-  plus the same sqrt(2 eps) eta.
+  variance of the m per-example gradients g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))] (one
+  example's v would inject m times more noise than the step's gradient carries). Exact: for
+  nn.Linear layers by a per-layer identity (`linear_gradient_moments`), else by torch.func's vmap.
+* `--noise none|sgld|cc`: no noise (gradient ascent with the prior), N(0, tau I) (`--temperature`
+  6e-6, the mean I_t of a default cc ring run, so both inject as much noise), or covariance-
+  controlled. Prior N(0, s^2 I) (`--prior-std` 10), a weight decay. eps (`--lr-d`) 0.1, the plain
+  GAN's best on the ring; at eps 0.02 the plain GAN collapses into one blob between two ring
+  modes, the failure the paper describes. `--d-optimizer adam` (ours): D's drift is Adam's step
+  (0.5/0.999, lr 1e-3) on the same gradient, plus the same sqrt(2 eps) eta.
 * G: Adam (1e-3, beta1 0.5) on the non-saturating -log D(A(G(z))), a deviation from eq. 6 (which
   `--saturating-g` runs), whose gradient vanishes where D rejects the fakes.
 * Coarse-graining: images, a separable Gaussian blur of std lambda pixels (radius ceil(3 lambda),
@@ -102,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-# ----------------------------------------------------------------------------- the optimizer
+# ----------------------------------------------------------------------------- Langevin dynamics (the paper's idea)
 
 class LangevinSGD(torch.optim.Optimizer):
     """Eq. 10-11 for minimising U = -J (a torch loss): theta <- theta - eps (grad U + theta / s^2)
@@ -382,10 +380,8 @@ def sample_generator(G, n: int, args, gen: torch.Generator, labels: torch.Tensor
 def discriminator_map(D, extent, to_model, res: int = 160) -> np.ndarray:
     """D's output (a logit, or a WGAN critic's value) over a res x res grid of the plane (data units,
     row 0 = top)."""
-    xx, yy = np.meshgrid(np.linspace(extent[0], extent[1], res), np.linspace(extent[3], extent[2], res))
-    plane = to_model(torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32))
-    out = D(plane.to(next(D.parameters()).device)).reshape(res, res).cpu()
-    return out.numpy()
+    plane = to_model(torch.as_tensor(common.plane_grid(extent, res)))
+    return D(plane.to(next(D.parameters()).device)).reshape(res, res).cpu().numpy()
 
 
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
@@ -411,14 +407,13 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to_model) -> None:
     """Fig. 1a-c: density of the samples with D's level lines 0.1, ..., 0.9 drawn white."""
     extent = common.plot_extent(ds)
-    hist, _, _ = np.histogram2d(samples[:, 0], samples[:, 1], bins=140, range=[extent[:2], extent[2:]])
-    density = np.log1p(hist.T[::-1]) / max(np.log1p(hist.max()), 1e-9)
     level = discriminator_map(D, extent, to_model)
     if args.loss == "wgan":  # an unbounded critic: its range mapped onto [0, 1]
         level = (level - level.min()) / max(level.max() - level.min(), 1e-12)
     else:
         level = 1 / (1 + np.exp(-level))
-    common.write_png(path, common.scalar_map(density, extent, f"{args.noise}, {args.dataset}, step {step}", ds.centers,
+    title = f"{args.noise}, {args.dataset}, step {step}"
+    common.write_png(path, common.scalar_map(common.density_map(samples, extent), extent, title, ds.centers,
                                              contours=level, colorbar="sample density (log)",
                                              legend=[((255, 255, 255), "D = 0.1, 0.2, ..., 0.9 (levels D reaches)")]))
 

@@ -145,7 +145,7 @@ def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict,
     return nets, {k: torch.optim.Adam(net.parameters(), args.lr, betas=(BETA1, 0.999)) for k, net in nets.items()}
 
 
-# ----------------------------------------------------------------------------- losses
+# ----------------------------------------------------------------------------- losses (the paper's idea: the regularisers)
 
 def discriminator_loss(d_real: torch.Tensor, d_fake: torch.Tensor) -> torch.Tensor:
     """max E[log D(x)] + E[log(1 - D(G(z)))], as a loss on logits: softplus(-real) + softplus(fake)."""

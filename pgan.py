@@ -1,48 +1,44 @@
 """Probabilistic GAN (PGAN): a Gaussian mixture fitted to the discriminator's bottleneck.
 
 Eghbal-zadeh & Widmer, "Probabilistic Generative Adversarial Networks", 2017 (arXiv 1708.01886).
-The discriminator is an encoder h(x) to a small bottleneck plus a GMM with diagonal covariances
-that is fitted to the embeddings of the *real* samples only. The GMM likelihood L(h) of an
-embedding is "interpreted as the probability of being an embedding of a real image", and both
-players minimise least squares losses on it ("a least squares form similar to LSGAN"). Every
-discriminator minibatch is one round of the paper's EM view: fit the GMM to the current real
+D is an encoder h(x) to a small bottleneck plus a diagonal GMM fitted to the embeddings of the
+*real* samples only; its likelihood L(h) is "interpreted as the probability of being an embedding
+of a real image", and both players minimise least squares losses on it ("a least squares form
+similar to LSGAN"). Each D minibatch is one round of the paper's EM view: fit the GMM to the real
 embeddings (E), then update the encoder with the fitted parameters held constant (M).
 
-The paper's equations 1-7 are blank in every available copy and no code was published; this is
-our reconstruction from its text:
+Equations 1-7 are blank in every available copy and no code was published; from the text:
 
     (5) L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]                          [R]
     (6) L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]                                              [R]
     (7) L(h) = sum_k pi_k N(h; mu_k, Sigma_k),  Sigma_k diagonal                         [V]
 
-Choices and deviations ([V] paper, [R] reconstruction, [I] ours; the evidence for each is in
-README.md, "Probabilistic GAN"):
-* L is eq. 7's density itself [V]; it can exceed 1. `--peak-normalised` (ours) divides L by its
-  peak: it does not train (D squeezes the real embeddings to the variance floor, the fakes land
-  ~200 sigma out and G's gradient is 0). For K > 1 the peak is the mean-shift fixed point.
+Choices ([V] paper, [R] reconstruction, [I] ours; evidence in README.md, "Probabilistic GAN"):
+* L is eq. 7's density itself [V]; it can exceed 1. `--peak-normalised` (ours) divides it by its
+  peak (for K > 1 the mean-shift fixed point) and does not train: D squeezes the real embeddings to
+  the variance floor, the fakes land ~200 sigma out and G's gradient is 0.
 * The GMM is fitted under no_grad (constants in both losses): K = 1 in closed form, K > 1 by
-  `--em-iters` EM iterations in log space warm-started from the previous batch, variances floored
-  at `--var-floor`. The G step refits it on the same pass's real embeddings [I].
-* BatchNorm after every encoder layer [V]; real and fake pass through the encoder as one batch in
-  both steps, since separate batches would each be standardised alike and L could not tell them
-  apart [I]. Layer order layer -> BN -> LReLU, Lasagne's batch_norm [V] (`--layer-order act-bn`).
+  `--em-iters` log-space EM iterations warm-started from the previous batch, variances floored at
+  `--var-floor`. The G step refits it on the same pass's real embeddings [I].
+* BN after every encoder layer [V]; real and fake pass the encoder as one batch in both steps, since
+  separately each would be standardised alike and L could not tell them apart [I]. Order layer ->
+  BN -> LReLU, Lasagne's batch_norm [V] (`--layer-order act-bn` for the other).
 * LReLU slope 0.6 on images, 0.2 on points [I]: the MNIST tables name none, and it decides whether
   PGAN trains (at 0.2-0.4 the fakes are often squeezed into a spike ~5 sigma out, L ~ 1e-6).
-* `--generator-loss log` (ours) replaces eq. 6 by -log L(h(G(z))).
-* `--loss lsgan`: the LSGAN baseline, same encoder and a linear unit on the bottleneck (no logits:
-  LSGAN scores are unbounded).
-* Networks [V appendix A.1; kernels 4x4 stride 2 ours]: MNIST G z -> dense 1024 -> dense 128*7*7 ->
+* `--generator-loss log` (ours): -log L(h(G(z))) in place of eq. 6. `--loss lsgan`: the LSGAN
+  baseline, the same encoder and a linear unit on the bottleneck (no logits: its scores are unbounded).
+* Networks [V appendix A.1; 4x4 stride-2 kernels ours]: MNIST G z -> dense 1024 -> dense 128*7*7 ->
   deconv 64 -> deconv 1, BN and LReLU each, sigmoid; encoder conv 64 -> conv 128 -> dense 1024 ->
   dense bottleneck. 32x32 RGB: the appendix's DCGAN pair with the same dense head. z ~ N(0, I_100)
-  [V/I], Adam lr 1e-4 [V], beta1 0.5 [I], batch 64 [I], PyTorch's init [I] (`--init glorot`). No BN
-  on G's output before the sigmoid (`--output-bn` for the appendix's). Points [I]: 2 x 128 MLPs,
-  z ~ N(0, I_2), Adam 1e-3, batch 500, no BN (`--encoder-bn` for the appendix's rows).
+  [V/I], Adam lr 1e-4 [V], beta1 0.5 [I], batch 64 [I], PyTorch's init [I] (`--init`). No BN on G's
+  output before the sigmoid (`--output-bn` for the appendix's). Points [I]: 2 x 128 MLPs, z ~ N(0,
+  I_2), Adam 1e-3, batch 500, no BN (`--encoder-bn` for the appendix's rows).
 * `--dataset star`: section 4.2's five rotated Gaussians (std 1 and 0.1; the paper gives no numbers).
-* An epoch is one pass over the training images (`--epoch-steps` for mixtures, 300); every per-epoch
-  statistic the paper plots is logged at each epoch. `--freeze-generator` keeps G at its
+* An epoch is one pass over the training images (`--epoch-steps` for mixtures, 300), and every
+  per-epoch statistic the paper plots is logged each epoch. `--freeze-generator` keeps G at its
   initialisation, BN statistics included (Fig. 2 right, 6); `--freeze-epochs K` frees it after K
-  epochs (Fig. 5); `--freeze-after K` fixes it after K epochs. G's gradient is computed and logged
-  while frozen, not applied. `--d-steps` / `--g-steps`: updates per iteration (1 and 1 [I]).
+  epochs (Fig. 5); `--freeze-after K` fixes it after K. While frozen G's gradient is logged, not
+  applied. `--d-steps` / `--g-steps`: updates per iteration (1 and 1 [I]).
 
 Run:
     python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 1 min CPU)
@@ -86,14 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--components", type=int, default=1, help="Gaussians K in the GMM (paper 1)")
     g.add_argument("--em-iters", type=int, default=5, help="warm-started EM iterations per batch when K > 1")
     g.add_argument("--var-floor", type=float, default=1e-4, help="lower bound of every fitted variance")
-    g.add_argument("--generator-loss", default="ls", choices=["ls", "log"],
-                   help="PGAN's G loss: eq. 6 (ls) or -log L(h(G(z))) (log, ours)")
-    g.add_argument("--peak-normalised", action="store_true",
-                   help="L = density / its peak, in (0, 1] (a reading of ours; it does not train)")
+    g.add_argument("--generator-loss", default="ls", choices=["ls", "log"], help="G's loss: eq. 6 (ls) or -log L(h(G(z))) (ours)")
+    g.add_argument("--peak-normalised", action="store_true", help="L = density / its peak (a reading of ours; it does not train)")
     g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"],
                    help="'Layer (LReLu) + BN': Lasagne's batch_norm, BN then LReLU (bn-act), or LReLU then BN")
-    g.add_argument("--lrelu-slope", type=float, default=None,
-                   help="negative slope of every LReLU (the MNIST table gives none)")
+    g.add_argument("--lrelu-slope", type=float, default=None, help="negative slope of every LReLU (the MNIST table gives none)")
     g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"],
                    help="weights: PyTorch's default, Glorot uniform with zero biases (Lasagne's), or N(0, 0.02)")
     g.add_argument("--d-steps", type=int, default=1, help="discriminator steps (EM rounds) per iteration")
@@ -102,14 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (paper 1e-4 on images)")
     g.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1 for both networks (Lasagne's default 0.9)")
-    g.add_argument("--encoder-bn", action="store_true",
-                   help="points: the appendix's encoder rows 'Dense (LReLu) + BN', the bottleneck's included")
+    g.add_argument("--encoder-bn", action="store_true", help="points: the appendix's 'Dense (LReLu) + BN' encoder rows")
     g.add_argument("--output-bn", action="store_true", help="the appendix's BN before G's sigmoid (literal form)")
     g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch, one evaluation each (images: one pass; points: 300)")
     g.add_argument("--freeze-generator", action="store_true", help="never update G (paper Fig. 2 right, Fig. 6)")
     g.add_argument("--freeze-epochs", type=int, default=0, help="update G only after this many epochs (Fig. 5: 10)")
-    g.add_argument("--freeze-after", type=int, default=0,
-                   help="update G only in the first this many epochs, then keep it fixed (0: never; Fig. 6, our 2nd reading)")
+    g.add_argument("--freeze-after", type=int, default=0, help="update G only in its first this many epochs (0: always; Fig. 6, ours)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
     g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
@@ -129,18 +120,13 @@ def row(layer: nn.Module, width: int, args, norm=nn.BatchNorm1d) -> list[nn.Modu
     return [layer, norm(width), act] if args.layer_order == "bn-act" else [layer, act, norm(width)]
 
 
-def output_layers(c: int, output_bn: bool) -> list[nn.Module]:
-    """The generator's last step: BN (the appendix's literal form) or not, then the sigmoid."""
-    return [nn.BatchNorm2d(c), nn.Sigmoid()] if output_bn else [nn.Sigmoid()]
-
-
 def mnist_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
     """Appendix A.1, MNIST: dense + deconv generator with a sigmoid output; conv encoder."""
     bn2 = nn.BatchNorm2d
     generator = nn.Sequential(
         *row(nn.Linear(z, 1024), 1024, args), *row(nn.Linear(1024, 128 * 7 * 7), 6272, args),
         nn.Unflatten(1, (128, 7, 7)), *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, args.output_bn))
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *([bn2(c)] if args.output_bn else []), nn.Sigmoid())
     encoder = nn.Sequential(
         *row(nn.Conv2d(c, 64, 4, 2, 1), 64, args, bn2), *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
         nn.Flatten(), *row(nn.Linear(128 * 7 * 7, 1024), 1024, args),
@@ -156,7 +142,7 @@ def dcgan32_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
         nn.Unflatten(1, (z, 1, 1)), *row(nn.ConvTranspose2d(z, 256, 4, 1, 0), 256, args, bn2),
         *row(nn.ConvTranspose2d(256, 128, 4, 2, 1), 128, args, bn2),
         *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *output_layers(c, args.output_bn))
+        nn.ConvTranspose2d(64, c, 4, 2, 1), *([bn2(c)] if args.output_bn else []), nn.Sigmoid())
     encoder = nn.Sequential(
         nn.Conv2d(c, 64, 4, 2, 1), act, *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
         *row(nn.Conv2d(128, 256, 4, 2, 1), 256, args, bn2), nn.Conv2d(256, 1, 4, 2, 1), act,
@@ -168,16 +154,47 @@ def initialise(net: nn.Module, scheme: str, fixed: tuple = ()) -> None:
     """`--init`: PyTorch's default (torch), Lasagne's default Glorot-uniform weights with zero biases
     (glorot), or N(0, 0.02) weights with zero biases (normal); layer types in `fixed` get N(0, 0.02)."""
     for m in net.modules():
-        if not isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
-            continue
-        if isinstance(m, fixed) or scheme == "normal":
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif scheme == "glorot":
-            nn.init.xavier_uniform_(m.weight)
-        else:
-            continue
-        nn.init.zeros_(m.bias)
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)) and (scheme != "torch" or isinstance(m, fixed)):
+            if isinstance(m, fixed) or scheme == "normal":
+                nn.init.normal_(m.weight, 0.0, 0.02)
+            else:
+                nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
 
+
+def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+    """G and the encoder (G first: its initial weights come first), then the GMM (pgan) or the LSGAN
+    unit on the bottleneck; Adam for G and for D (the encoder, and LSGAN's unit)."""
+    fixed = ()
+    if ds.kind == "points":
+        x = ds.shape[0]
+        nets = {"G": common.mlp([args.z_dim, 128, 128, x])}
+        nets["encoder"] = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
+                                         *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
+                           else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
+    elif ds.shape[1:] == (28, 28):
+        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args)))
+    elif ds.shape[1:] == (32, 32):
+        nets, fixed = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args))), (nn.Conv2d, nn.ConvTranspose2d)
+    else:
+        raise common.UserError(f"pgan.py has the paper's networks for 28x28 and 32x32 images, not {ds.shape}")
+    for net in nets.values():
+        initialise(net, args.init, fixed)
+    if args.loss == "pgan":
+        nets["gmm"] = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters)
+    else:
+        nets["head"] = nn.Linear(args.bottleneck, 1)
+    nets = {k: net.to(device) for k, net in nets.items()}
+    return nets, {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
+                  "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
+
+
+def discriminator_parameters(nets: dict) -> list[nn.Parameter]:
+    """The encoder's and (LSGAN) the linear unit's parameters; the GMM has none."""
+    return [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
+
+
+# ----------------------------------------------------------------------------- the GMM on the bottleneck (the paper's idea)
 
 class DiagonalGMM(nn.Module):
     """K Gaussians with diagonal covariances, *fitted* to real embeddings, never trained: the
@@ -236,45 +253,20 @@ class DiagonalGMM(nn.Module):
         return torch.maximum(self.log_density(h).max(), self.log_density(self.means).max())
 
     def log_likelihood(self, h: torch.Tensor, peak_normalised: bool = False) -> torch.Tensor:
-        """log L(h): eq. 7's log density, or (`peak_normalised`) that minus the log of its peak. Not
-        clamped at 0: where the peak search falls short L exceeds 1 a little, and keeps its gradient."""
+        """log L(h): eq. 7's log density, or (`peak_normalised`) that minus the log of its peak, so that
+        L = exp of it lies in (0, 1]. Not clamped at 0: where the peak search falls short L exceeds 1 a
+        little, and keeps its gradient."""
         log_p = self.log_density(h)
         return log_p - self.log_peak() if peak_normalised else log_p
 
-    def likelihood(self, h: torch.Tensor, peak_normalised: bool = False) -> torch.Tensor:
-        """L(h): eq. 7's density (`peak_normalised`: divided by its peak, in (0, 1])."""
-        return self.log_likelihood(h, peak_normalised).exp()
 
-
-def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
-    """G and the encoder, then the GMM (pgan) or the LSGAN unit on the bottleneck; Adam for G and
-    for D (the encoder, and LSGAN's unit)."""
-    nets = {k: net.to(device) for k, net in make_networks(ds, args).items()}
-    return nets, {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
-                  "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
-
-
-def make_networks(ds: datasets.Dataset, args) -> dict:
-    fixed = ()
-    if ds.kind == "points":
-        x = ds.shape[0]
-        nets = {"G": common.mlp([args.z_dim, 128, 128, x])}  # G first: its initial weights come first
-        nets["encoder"] = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
-                                         *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
-                           else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
-    elif ds.shape[1:] == (28, 28):
-        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args)))
-    elif ds.shape[1:] == (32, 32):
-        nets, fixed = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args))), (nn.Conv2d, nn.ConvTranspose2d)
-    else:
-        raise common.UserError(f"pgan.py has the paper's networks for 28x28 and 32x32 images, not {ds.shape}")
-    for net in nets.values():
-        initialise(net, args.init, fixed)
-    if args.loss == "pgan":
-        nets["gmm"] = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters)
-    else:
-        nets["head"] = nn.Linear(args.bottleneck, 1)
-    return nets
+def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, peak_normalised: bool = False):
+    """PGAN: fit the GMM to h_real (E step), then L(h) of both with the fitted parameters as
+    constants. LSGAN: the linear unit D(x) on the bottleneck."""
+    if "gmm" in nets:
+        nets["gmm"].fit(h_real)
+        return nets["gmm"].log_likelihood(h_real, peak_normalised).exp(), nets["gmm"].log_likelihood(h_fake, peak_normalised).exp()
+    return nets["head"](h_real).squeeze(1), nets["head"](h_fake).squeeze(1)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -304,21 +296,6 @@ def embed_pair(encoder: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tu
     return h[:len(real)], h[len(real):]
 
 
-
-def scores(nets: dict, h_real: torch.Tensor, h_fake: torch.Tensor, peak_normalised: bool = False):
-    """PGAN: fit the GMM to h_real (E step), then L(h) of both with the fitted parameters as
-    constants. LSGAN: the linear unit D(x) on the bottleneck."""
-    if "gmm" in nets:
-        nets["gmm"].fit(h_real)
-        return nets["gmm"].likelihood(h_real, peak_normalised), nets["gmm"].likelihood(h_fake, peak_normalised)
-    return nets["head"](h_real).squeeze(1), nets["head"](h_fake).squeeze(1)
-
-
-def discriminator_parameters(nets: dict) -> list[nn.Parameter]:
-    """The encoder's and (LSGAN) the linear unit's parameters; the GMM has none."""
-    return [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
-
-
 def gradient_stats(params) -> torch.Tensor:
     """(mean, variance, norm) of all the gradients of `params` as one vector (the paper's Fig. 5)."""
     g = torch.cat([p.grad.flatten() for p in params if p.grad is not None])
@@ -327,10 +304,9 @@ def gradient_stats(params) -> torch.Tensor:
 
 @contextlib.contextmanager
 def buffers_kept(module: nn.Module):
-    """Run `module` in train mode (batch statistics) but put its BN running statistics back after: a
-    frozen G stays exactly at its initialisation, as in Lasagne, where the running averages are
-    updated only by G's own training function. The saved copies replace the buffers (not copied into
-    them), so the graph of this forward pass keeps the tensors it saw."""
+    """Run `module` in train mode (batch statistics) but put its BN running statistics back after, so
+    a frozen G stays exactly at its initialisation (in Lasagne only G's own training function updates
+    them). The saved copies replace the buffers, so the graph of this pass keeps the tensors it saw."""
     saved = [(m, name, b.clone()) for m in module.modules() for name, b in m._buffers.items() if b is not None]
     try:
         yield
@@ -399,7 +375,7 @@ def discriminator_view(nets: dict, real: torch.Tensor, points: list[torch.Tensor
         gmm = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters).to(real.device)
         gmm.load_state_dict(nets["gmm"].state_dict())
         gmm.fit(h_real)
-        score = lambda h: gmm.likelihood(h, args.peak_normalised)  # noqa: E731
+        score = lambda h: gmm.log_likelihood(h, args.peak_normalised).exp()  # noqa: E731
     else:
         score = lambda h: nets["head"](h).squeeze(1)  # noqa: E731
     out = [h_real, score(h_real)]
@@ -429,20 +405,19 @@ def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """Scores of held-out real samples and of eval_n generated ones (same noise every time), the
     bottleneck histograms, and the data set's quality numbers, in the data's units."""
-    ds, reference, classifier, device, to_model, from_model = run.ds, run.reference, run.classifier, run.device, run.to_model, run.from_model
-    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
-    fake = sample_generator(nets["G"], args.eval_n, args, gen)
-    real = (to_model(torch.as_tensor(reference.real)) if ds.kind == "points"
+    ds, device, to_model = run.ds, run.device, run.to_model
+    fake = sample_generator(nets["G"], args.eval_n, args, torch.Generator(device).manual_seed(args.seed + 10_000))
+    real = (to_model(torch.as_tensor(run.reference.real)) if ds.kind == "points"
             else to_model(ds.test_images[:args.eval_n].float())).to(device)
     h_real, s_real, h_fake, s_fake = discriminator_view(nets, real, [fake], args)
     result = {"score_real": float(s_real.mean()), "score_fake": float(s_fake.mean()),
               **embedding_histogram(h_real, h_fake, args.hist_bins)}
-    samples = from_model(fake.cpu())
+    samples = run.from_model(fake.cpu())
     if ds.kind == "points":
-        return {**result, **metrics.point_scores(samples.numpy(), ds, reference)}, samples.numpy()
+        return {**result, **metrics.point_scores(samples.numpy(), ds, run.reference)}, samples.numpy()
     images = samples.clamp(*ds.value_range)
-    if classifier is not None:
-        result.update(metrics.class_histogram(classifier, metrics.to_unit_range(images)))
+    if run.classifier is not None:
+        result.update(metrics.class_histogram(run.classifier, metrics.to_unit_range(images)))
     return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
 
 
@@ -451,27 +426,23 @@ def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: in
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if ds.kind == "points":
         centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
-        common.write_png(path, common.heatmap(samples[:, :2], common.plot_extent(ds),
-                                              f"{args.loss}, {args.dataset}, step {step}{common.view_note(ds)}",
-                                              centers, size=size))
-        return
-    side = max(1, size // 60)
-    common.write_png(path, common.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
+        title = f"{args.loss}, {args.dataset}, step {step}{common.view_note(ds)}"
+        common.write_png(path, common.heatmap(samples[:, :2], common.plot_extent(ds), title, centers, size=size))
+    else:
+        side = max(1, size // 60)
+        common.write_png(path, common.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
 
 
-@torch.no_grad()
-def write_landscape(nets, ds, args, samples: np.ndarray, reference, device, run_dir: str, res: int = 160) -> None:
+def write_landscape(nets, run: common.Run, args, samples: np.ndarray, res: int = 160) -> None:
     """Fig. 4: the discriminator's score over the plane (PGAN: L(h(x)); LSGAN: D(x) clipped to
     [0, 1]), real points white, generated points red; the values go to landscape.npy."""
-    extent = common.plot_extent(ds)
-    axis = np.linspace(extent[0], extent[1], res)
-    xx, yy = np.meshgrid(axis, axis[::-1])  # row 0 = top = largest y
-    plane = torch.as_tensor(np.stack([xx.ravel(), yy.ravel()], 1), dtype=torch.float32).to(device)
-    real = torch.as_tensor(reference.real, dtype=torch.float32).to(device)
-    values = discriminator_view(nets, real, [plane], args)[3].clamp(0, 1).reshape(res, res).cpu().numpy()
-    np.save(os.path.join(run_dir, "landscape.npy"), values)
-    common.write_png(os.path.join(run_dir, "landscape.png"), common.scalar_map(
-        values, extent, f"{args.loss}: D over the plane", marks=reference.real[:500], marks2=samples[:500],
+    extent, real = common.plot_extent(run.ds), run.reference.real
+    plane = torch.as_tensor(common.plane_grid(extent, res)).to(run.device)
+    values = discriminator_view(nets, torch.as_tensor(real, dtype=torch.float32).to(run.device), [plane], args)[3]
+    values = values.clamp(0, 1).reshape(res, res).cpu().numpy()
+    np.save(os.path.join(run.dir, "landscape.npy"), values)
+    common.write_png(os.path.join(run.dir, "landscape.png"), common.scalar_map(
+        values, extent, f"{args.loss}: D over the plane", marks=real[:500], marks2=samples[:500],
         colorbar="L(h(x))" if args.loss == "pgan" else "D(x), clipped", legend=[((255, 255, 255), "real"), ((230, 30, 30), "generated")]))
 
 
@@ -479,10 +450,10 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     """samples.png, landscape.png (Fig. 4, 2-D points), likelihood.png (scores per epoch above the
     samples of four epochs), hist.png (bottleneck histograms of real and fake at those epochs),
     gradients.png (mean, variance, norm of G's and D's gradients per epoch), class_hist.png."""
-    ds, run_dir = run.ds, run.dir
+    ds, run_dir, picture = run.ds, run.dir, lambda name, pixels: common.write_png(os.path.join(run.dir, name), pixels)
     write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
     if ds.kind == "points" and ds.shape == (2,):
-        write_landscape(nets, ds, args, samples, run.reference, run.device, run_dir)
+        write_landscape(nets, run, args, samples)
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if not rows:
         return
@@ -490,32 +461,26 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     chosen = sorted({rows[int(i)]["step"] for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})
     picked = [r for r in rows if r["step"] in chosen]
     name = "likelihood L(h)" if args.loss == "pgan" else "D(x)"
-    plot = common.line_plot({"real": (epochs, [r["score_real"] for r in rows]),
-                             "fake": (epochs, [r["score_fake"] for r in rows])},
+    plot = common.line_plot({"real": (epochs, [r["score_real"] for r in rows]), "fake": (epochs, [r["score_fake"] for r in rows])},
                             f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
-    snapshots = [(os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"), f"epoch {r['epoch']:g}")
-                 for r in picked]
-    snapshots = [s for s in snapshots if os.path.isfile(s[0])]
+    snapshots = [(path, f"epoch {r['epoch']:g}") for r in picked
+                 if os.path.isfile(path := os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"))]
     if snapshots:  # the curve above the samples of the chosen epochs
         plot = common.tile([plot, common.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])], 1)
-    common.write_png(os.path.join(run_dir, "likelihood.png"), plot)
+    picture("likelihood.png", plot)
+    centres = lambda edges: list((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2)  # noqa: E731
+    picture("hist.png", common.tile([common.line_plot(
+        {"real": (centres(r["hist_edges"]), r["hist_real"]), "fake": (centres(r["hist_edges"]), r["hist_fake"])},
+        f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)) for r in picked], len(picked)))
     panels = []
-    for r in picked:
-        centres = list((np.asarray(r["hist_edges"][:-1]) + np.asarray(r["hist_edges"][1:])) / 2)
-        panels.append(common.line_plot({"real": (centres, r["hist_real"]), "fake": (centres, r["hist_fake"])},
-                                       f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)))
-    common.write_png(os.path.join(run_dir, "hist.png"), common.tile(panels, len(panels)))
-    panels = []
-    for stat in ("mean", "var", "norm"):
-        log = stat != "mean"
-        series = {who: (epochs, [math.log10(max(r[f"train_grad_{who[0].lower()}_{stat}"], 1e-30)) if log
-                                 else r[f"train_grad_{who[0].lower()}_{stat}"] for r in rows]) for who in ("G", "D")}
+    for stat in ("mean", "var", "norm"):  # variance and norm on a log scale
+        value = (lambda v: v) if stat == "mean" else (lambda v: math.log10(max(v, 1e-30)))
+        series = {who: (epochs, [value(r[f"train_grad_{who.lower()}_{stat}"]) for r in rows]) for who in ("G", "D")}
         panels.append(common.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
-                                       f"log10 {stat}" if log else stat, size=(480, 320)))
-    common.write_png(os.path.join(run_dir, "gradients.png"), common.tile(panels, 3))
+                                       stat if stat == "mean" else f"log10 {stat}", size=(480, 320)))
+    picture("gradients.png", common.tile(panels, 3))
     if "class_shares" in rows[-1]:
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
-            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
+        picture("class_hist.png", common.histogram_picture(rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
 
 
 # ----------------------------------------------------------------------------- main
@@ -527,11 +492,9 @@ def apply_presets(args, ds) -> None:
     common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // max(1, args.batch)))
-    common.require({name: (value >= low, f">= {low}") for name, value, low in (
-        ("--bottleneck", args.bottleneck, 1), ("--components", args.components, 1), ("--epoch-steps", args.epoch_steps, 1),
-        ("--d-steps", args.d_steps, 1), ("--g-steps", args.g_steps, 1), ("--freeze-epochs", args.freeze_epochs, 0),
-        ("--freeze-after", args.freeze_after, 0), ("--em-iters", args.em_iters, 1), ("--hist-bins", args.hist_bins, 1))})
-    common.require({"--var-floor": (args.var_floor > 0, "> 0")})
+    common.require({**{f"--{name.replace('_', '-')}": (getattr(args, name) >= low, f">= {low}") for name, low in (
+        ("bottleneck", 1), ("components", 1), ("epoch_steps", 1), ("d_steps", 1), ("g_steps", 1), ("freeze_epochs", 0),
+        ("freeze_after", 0), ("em_iters", 1), ("hist_bins", 1))}, "--var-floor": (args.var_floor > 0, "> 0")})
     args.eval_every = args.epoch_steps if args.eval_every is None else args.eval_every
     if args.ckpt_every is None:  # at epoch ends
         args.ckpt_every = args.eval_every * max(1, args.steps // 10 // max(1, args.eval_every))

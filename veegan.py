@@ -175,7 +175,7 @@ def reconstructor_sample(F_: nn.Module, x: torch.Tensor, gen: torch.Generator) -
     return mean + torch.randn(mean.shape, generator=gen, device=gen.device)
 
 
-# ----------------------------------------------------------------------------- losses
+# ----------------------------------------------------------------------------- losses (the paper's idea: noise autoencoding)
 
 def discriminator_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tensor) -> torch.Tensor:
     """O_LR = -E_gamma[log sigma(D(z, x))] - E_theta[log(1 - sigma(D(z, x)))]: generator pairs are

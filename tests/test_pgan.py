@@ -53,8 +53,8 @@ def test_raw_density_is_eq_7_and_the_losses_use_it():
     assert gmm.means.item() == 1.0 and gmm.variances.item() == 4.0
     h = torch.tensor([[1.0], [3.0], [5.0]])  # 0, 1 and 2 sigma from the mean
     density = torch.tensor([math.exp(-0.5 * k * k) / math.sqrt(2 * math.pi * 4) for k in (0, 1, 2)])
-    assert torch.allclose(gmm.likelihood(h), density, rtol=1e-6)  # the default: eq. 7 as written
-    assert torch.allclose(gmm.likelihood(h, peak_normalised=True), density / density[0], rtol=1e-6)
+    assert torch.allclose(gmm.log_likelihood(h).exp(), density, rtol=1e-6)  # the default: eq. 7 as written
+    assert torch.allclose(gmm.log_likelihood(h, peak_normalised=True).exp(), density / density[0], rtol=1e-6)
     # eq. 5 and 6 on those values: L(real) = density of the first two, L(fake) = of the last
     real, fake = density[:2], density[2:]
     want_d = 0.5 * ((density[0] - 1) ** 2 + (density[1] - 1) ** 2) / 2 + 0.5 * density[2] ** 2
@@ -73,17 +73,17 @@ def test_peak_normalised_likelihood_lies_in_0_1_and_keeps_its_gradient(component
     gmm.fit(torch.randn(3000, 2, generator=gen) * torch.tensor([1.0, 0.5]) + 3 * torch.randint(0, 3, (3000, 1), generator=gen))
     axis = torch.linspace(-4, 10, 400)
     plane = torch.stack(torch.meshgrid(axis, axis, indexing="ij"), -1).reshape(-1, 2)
-    values = gmm.likelihood(plane, peak_normalised=True)
+    values = gmm.log_likelihood(plane, peak_normalised=True).exp()
     assert values.max() <= 1 + 1e-5 and values.max() > 0.995  # the fitted peak is the maximum
-    raw = gmm.likelihood(plane)
+    raw = gmm.log_likelihood(plane).exp()
     assert torch.allclose(raw, values * gmm.log_peak().exp(), rtol=1e-4)
     near = gmm.means.clone().requires_grad_()  # at and around the peak the gradient is not cut off
-    gmm.likelihood(near + 0.3, peak_normalised=True).sum().backward()
+    gmm.log_likelihood(near + 0.3, peak_normalised=True).exp().sum().backward()
     assert torch.all(near.grad.abs().sum(1) > 0)
     if components == 1:
         mu, var = gmm.means[0], gmm.variances[0]
         h = torch.tensor([[0.3, -1.2]])
-        assert torch.allclose(gmm.likelihood(h, peak_normalised=True), torch.exp(-0.5 * ((h - mu) ** 2 / var).sum()))
+        assert torch.allclose(gmm.log_likelihood(h, peak_normalised=True).exp(), torch.exp(-0.5 * ((h - mu) ** 2 / var).sum()))
 
 
 def test_losses_match_hand_computed_values():
