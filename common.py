@@ -218,10 +218,13 @@ class MetricsLog:
     def __init__(self, run_dir: str, resume_step: int | None = None):
         self.path = os.path.join(run_dir, "metrics.jsonl")
         rows = self.read(self.path) if resume_step is not None else []
-        with open(self.path, "w") as f:
+        self.rewrite([row for row in rows if row.get("step", 0) <= resume_step])
+
+    def rewrite(self, rows: list[dict]) -> None:
+        with open(self.path + ".tmp", "w") as f:
             for row in rows:
-                if row.get("step", 0) <= resume_step:
-                    f.write(json.dumps(row) + "\n")
+                f.write(json.dumps(row, default=float) + "\n")
+        os.replace(self.path + ".tmp", self.path)
 
     @staticmethod
     def read(path: str) -> list[dict]:
@@ -493,10 +496,15 @@ class Run:
                 f"--resume {self.dir} and a lower learning rate (see --help for the rate flags)")
 
     def end(self, evaluate) -> np.ndarray:
-        """The last evaluation (made afresh when a finished run is resumed); writes samples.npy."""
+        """The last evaluation; writes samples.npy. A finished run that is resumed is evaluated
+        afresh from its final checkpoint, and its last metrics row with it: this re-scores a run
+        after a change to the evaluation, with the numbers a run from scratch would give."""
         if self.start_step >= self.args.steps:
             with self.progress.evaluating():
                 self.result, self.samples = evaluate()
+            rows = MetricsLog.read(self.log.path)
+            if rows and rows[-1].get("step") == self.args.steps:
+                self.log.rewrite(rows[:-1] + [{**rows[-1], **self.result}])
         np.save(os.path.join(self.dir, "samples.npy"), self.samples)
         return self.samples
 
@@ -506,7 +514,11 @@ class Run:
         final.update(step=self.args.steps, steps_per_s=round(self.progress.rate(), 2),
                      wall_s=round(self.wall_before + time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
                      seed=self.args.seed, **extra)
-        write_json(os.path.join(self.dir, "final_metrics.json"), final)
+        path = os.path.join(self.dir, "final_metrics.json")
+        if self.start_step >= self.args.steps and os.path.isfile(path):  # re-scored: the training's speed stays
+            with open(path) as f:
+                final.update({k: v for k, v in json.load(f).items() if k in ("steps_per_s", "wall_s", "eval_s")})
+        write_json(path, final)
         print("final " + json.dumps(final))
         print(f"wrote {self.dir}")
         return final

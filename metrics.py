@@ -267,44 +267,55 @@ def data_hash(images: torch.Tensor, labels: np.ndarray) -> str:
     return h.hexdigest()[:16]
 
 
+CLASSIFIER_RECIPE = 2  # in the cache key: a classifier cached by an earlier recipe is not reused
+
+
 def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", seed: int = 0) -> tuple[Classifier, float]:
     """The data set's evaluation classifier and its test accuracy: loaded from the cache under
-    `data_dir/classifiers/` (keyed by a hash of the training data) or trained now and cached.
+    `data_dir/classifiers/` (keyed by a hash of the training data and the recipe) or trained now and cached.
 
-    Training: Adam 1e-3, batch 128, random shifts of up to 2 pixels, epochs so that
-    ~40,000 images are seen, 3 to 10 (3 on full MNIST, 10 on the 4,000 digits of mnist-5k)."""
+    Training: Adam 1e-3, batch 128, random shifts of up to 2 pixels, epochs so that ~40,000 images
+    are seen, 3 to 10 (3 on full MNIST, 10 on the 4,000 digits of mnist-5k). Its initial weights,
+    dropout masks and batches come from `seed` alone and a CPU trains it on one thread, so that on one
+    machine it depends on the data only: not on the run that first needs it, its seed or its threads."""
     key = data_hash(dataset.array, dataset.labels)
     # the data dir may be read-only (a shared copy): then the cache lives under $GAN_DATA_DIR or ./data
-    paths = [os.path.join(d, "classifiers", f"{dataset.name}-{key}.pt") for d in dict.fromkeys([data_dir, default_data_dir()])]
-    classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
+    paths = [os.path.join(d, "classifiers", f"{dataset.name}-{key}-r{CLASSIFIER_RECIPE}.pt")
+             for d in dict.fromkeys([data_dir, default_data_dir()])]
     test_x, test_y = to_unit_range(dataset.test_images), dataset.test_labels
-    for path in paths:
-        if os.path.isfile(path):
-            state = load_checkpoint(path)
-            classifier.load_state_dict(state["model"])
-            return classifier.to(device), float(state["test_accuracy"])
-    print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
-          flush=True)
-    gen = torch.Generator().manual_seed(seed)
-    classifier.to(device)
-    opt = torch.optim.Adam(classifier.parameters(), 1e-3)
-    x, y = to_unit_range(dataset.array), torch.as_tensor(dataset.labels)
-    epochs = min(10, max(3, -(-40000 // len(x))))
     with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
-        torch.manual_seed(seed)  # dropout; the caller's streams are unaffected
-        for _ in range(epochs):
-            classifier.train()
-            order = torch.randperm(len(x), generator=gen)
-            for i in range(0, len(x), 128):
-                idx = order[i:i + 128]
-                shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
-                batch = torch.roll(x[idx], shifts=shift, dims=(2, 3)).to(device)
-                loss = F.cross_entropy(classifier(batch), y[idx].to(device))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+        torch.manual_seed(seed)  # initial weights and dropout; the caller's streams are unaffected
+        classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
+        for path in paths:
+            if os.path.isfile(path):
+                state = load_checkpoint(path)
+                classifier.load_state_dict(state["model"])
+                return classifier.to(device), float(state["test_accuracy"])
+        print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
+              flush=True)
+        gen, threads = torch.Generator().manual_seed(seed), torch.get_num_threads()
+        classifier.to(device)
+        opt = torch.optim.Adam(classifier.parameters(), 1e-3)
+        x, y = to_unit_range(dataset.array), torch.as_tensor(dataset.labels)
+        epochs = min(10, max(3, -(-40000 // len(x))))
+        torch.set_num_threads(1)  # float sums in one order whatever the caller's thread count
+        try:
+            for _ in range(epochs):
+                classifier.train()
+                order = torch.randperm(len(x), generator=gen)
+                for i in range(0, len(x), 128):
+                    idx = order[i:i + 128]
+                    shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
+                    batch = torch.roll(x[idx], shifts=shift, dims=(2, 3)).to(device)
+                    loss = F.cross_entropy(classifier(batch), y[idx].to(device))
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+        finally:
+            torch.set_num_threads(threads)
     accuracy = float((classifier.predict(test_x) == test_y).mean())
-    state = {"model": {k: v.cpu() for k, v in classifier.state_dict().items()}, "test_accuracy": accuracy, "data_hash": key}
+    state = {"model": {k: v.cpu() for k, v in classifier.state_dict().items()}, "test_accuracy": accuracy,
+             "data_hash": key, "recipe": CLASSIFIER_RECIPE}
     for path in paths:
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -131,6 +131,22 @@ def test_classifier_trains_caches_and_judges(tmp_path, mnist_dir):
     assert hist["class_shares"][3] > 0.9 and hist["class_kl"] > 1.5
 
 
+def test_classifier_depends_on_the_data_alone(tmp_path, mnist_dir):
+    """Trained twice from different caller states (seed, thread count), the classifier comes out
+    bit-equal, and training it leaves the caller's random stream where it was."""
+    ds = data.load_dataset("mnist", str(mnist_dir))
+    weights, threads = [], torch.get_num_threads()
+    for caller_seed, caller_threads in ((1, 2), (7, 1)):
+        torch.manual_seed(caller_seed)
+        torch.set_num_threads(caller_threads)
+        state = torch.get_rng_state()
+        classifier, _ = metrics.get_classifier(ds, str(tmp_path / f"cache{caller_seed}"))
+        assert torch.equal(torch.get_rng_state(), state) and torch.get_num_threads() == caller_threads
+        weights.append(classifier.state_dict())
+    torch.set_num_threads(threads)
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
 def test_calibrated_radius_holds_real_data_and_the_literal_rule_does_not():
     assert metrics.calibrated_radius(1.0, 700) == pytest.approx(28.66, abs=0.01)
     assert metrics.calibrated_radius(0.01, 2) == pytest.approx(0.0372, abs=1e-4)

@@ -187,3 +187,20 @@ def test_resuming_with_fewer_steps_than_the_checkpoint_is_refused(tmp_path, caps
     before = snapshot(out)
     code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "3")
     assert code == 2 and "--steps 3 is below the checkpoint's step 6" in err and snapshot(out) == before
+
+
+@pytest.mark.parametrize("script", ["pgan", "mdgan"])
+def test_resuming_a_finished_run_rescores_it_as_a_run_from_scratch(tmp_path, script):
+    """After a change to the evaluation (here simulated by spoiling the stored numbers), `--resume`
+    of a finished run evaluates its final checkpoint afresh: final_metrics.json and the last metrics
+    row come back as the run wrote them, the training's timings stay."""
+    out = tmp_path / "run"
+    first = run(script, out)
+    rows = common.MetricsLog.read(out / "metrics.jsonl")
+    spoiled = {**first, "emd": -1.0, "wall_s": 123.0}
+    common.write_json(str(out / "final_metrics.json"), spoiled)
+    common.MetricsLog(str(out), resume_step=6).rewrite(rows[:-1] + [{**rows[-1], "emd": -1.0}])
+    again = importlib.import_module(script).main(["--resume", str(out)])
+    assert {k: v for k, v in again.items() if k != "wall_s"} == {k: v for k, v in spoiled.items() if k != "wall_s"} | {"emd": first["emd"]}
+    assert again["wall_s"] == 123.0  # the training's, not the re-scoring's
+    assert common.MetricsLog.read(out / "metrics.jsonl") == rows
