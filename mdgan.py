@@ -58,7 +58,7 @@ Run:
     python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
 Headline (README.md "Mode-regularized GAN and MDGAN" has the tables): ring at 10,000 iterations,
 5 seeds, modes / HQ %: Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6; MNIST, 5,000 CPU
-iterations, 3 seeds: MODE score Reg-GAN 3.65, MDGAN 3.98 against the plain GAN's 2.26.
+iterations, 3 seeds: MODE score Reg-GAN 3.59, MDGAN 3.88 against the plain GAN's 2.44.
 """
 from __future__ import annotations
 
