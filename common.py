@@ -515,9 +515,14 @@ class Run:
                      wall_s=round(self.wall_before + time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
                      seed=self.args.seed, **extra)
         path = os.path.join(self.dir, "final_metrics.json")
-        if self.start_step >= self.args.steps and os.path.isfile(path):  # re-scored: the training's speed stays
+        if self.start_step >= self.args.steps and os.path.isfile(path):  # re-scored: the timings stay the training's
             with open(path) as f:
-                final.update({k: v for k, v in json.load(f).items() if k in ("steps_per_s", "wall_s", "eval_s")})
+                trained = json.load(f)
+            for k in ("steps_per_s", "wall_s", "eval_s"):  # a timing the training did not record stays unrecorded
+                if k in trained:
+                    final[k] = trained[k]
+                else:
+                    del final[k]
         write_json(path, final)
         print("final " + json.dumps(final))
         print(f"wrote {self.dir}")

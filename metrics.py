@@ -282,7 +282,6 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
     # the data dir may be read-only (a shared copy): then the cache lives under $GAN_DATA_DIR or ./data
     paths = [os.path.join(d, "classifiers", f"{dataset.name}-{key}-r{CLASSIFIER_RECIPE}.pt")
              for d in dict.fromkeys([data_dir, default_data_dir()])]
-    test_x, test_y = to_unit_range(dataset.test_images), dataset.test_labels
     with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
         torch.manual_seed(seed)  # initial weights and dropout; the caller's streams are unaffected
         classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
@@ -313,7 +312,7 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
                     opt.step()
         finally:
             torch.set_num_threads(threads)
-    accuracy = float((classifier.predict(test_x) == test_y).mean())
+    accuracy = float((classifier.predict(to_unit_range(dataset.test_images)) == dataset.test_labels).mean())
     state = {"model": {k: v.cpu() for k, v in classifier.state_dict().items()}, "test_accuracy": accuracy,
              "data_hash": key, "recipe": CLASSIFIER_RECIPE}
     for path in paths:
