@@ -395,7 +395,12 @@ class Run:
         args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
         print(ds.description)
         if not identity:
-            print(f"affine map: x_model = (x - {np.round(center, 4).tolist()}) / {scale:.4g}"
+            c = np.round(np.atleast_1d(center), 4)
+            shown = f"(x - {np.round(center, 4).tolist()}) / {scale:.4g}"
+            if c.size > 16:  # a 1200-D centre is summarised; args.json keeps all of it
+                shown = f"(x - c) / {scale:.4g}, c " + (f"= {c[0]:g} in all {c.size} coordinates" if np.all(c == c[0])
+                                                        else f"in [{c.min():g}, {c.max():g}] over {c.size} coordinates")
+            print("affine map: x_model = " + shown
                   + (", then (x_model + 1) / 2 for the sigmoid" if sigmoid_images and ds.kind == "images" else ""))
         args.script = script
         if args.out is None:
