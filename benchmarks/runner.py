@@ -1,6 +1,6 @@
 """What every benchmark command shares: run a list of script runs in parallel processes, skip the
-finished ones (a run folder with final_metrics.json), resume the interrupted ones from their
-checkpoint, and write a Markdown table with the JSON it came from."""
+finished ones (a run folder with final_metrics.json, or its record), resume the interrupted ones from
+their checkpoint, and write a Markdown table with the JSON it came from."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -45,10 +45,10 @@ def _starter():
     return context
 
 
-def run_all(jobs: list[tuple[str, str, list[str]]], workers: int) -> None:
-    """Run (script, run_dir, flags) jobs that have no final_metrics.json yet, `workers` at a time, one
-    thread each (tiny networks run fastest that way, and runs do not fight over cores)."""
-    todo = [job for job in jobs if not os.path.isfile(os.path.join(job[1], "final_metrics.json"))]
+def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str | None = None) -> None:
+    """Run (script, run_dir, flags) jobs that have not finished yet (see `finished`), `workers` at a
+    time, one thread each (tiny networks run fastest that way, and runs do not fight over cores)."""
+    todo = [job for job in jobs if not finished(job[1], records)]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
     context = _starter() if len(todo) > 1 else None  # a fork server pays the imports once, for itself
     starting = threading.Lock()
@@ -87,11 +87,32 @@ def settings_suffix(changed: list[str]) -> str:
     return "-x" + hashlib.sha1(" ".join(changed).encode()).hexdigest()[:8] if changed else ""
 
 
-def load(run_dir: str) -> tuple[dict, list[dict]]:
-    """(final_metrics.json, metrics.jsonl rows) of a finished run."""
+def record_path(records: str, run_dir: str) -> str:
+    return os.path.join(records, os.path.basename(os.path.normpath(run_dir)) + ".json")
+
+
+def finished(run_dir: str, records: str | None = None) -> bool:
+    """A run folder with final_metrics.json, or (with `records`) the record of one."""
+    return (os.path.isfile(os.path.join(run_dir, "final_metrics.json"))
+            or (records is not None and os.path.isfile(record_path(records, run_dir))))
+
+
+def load(run_dir: str, records: str | None = None) -> tuple[dict, list[dict]]:
+    """(final_metrics.json, metrics.jsonl rows) of a finished run. With `records`, a finished folder's
+    two files are also kept there as one small JSON file named after the folder, which a table
+    built over several sittings commits: a run whose folder is gone (run folders are large and not
+    committed) is then read back from its record instead of being trained again."""
+    if records is not None and not os.path.isfile(os.path.join(run_dir, "final_metrics.json")):
+        with open(record_path(records, run_dir)) as f:
+            record = json.load(f)
+        return record["final"], record["rows"]
     with open(os.path.join(run_dir, "final_metrics.json")) as f:
         final = json.load(f)
-    return final, common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    if records is not None:
+        os.makedirs(records, exist_ok=True)
+        common.write_json(record_path(records, run_dir), {"final": final, "rows": rows})
+    return final, rows
 
 
 def mean_std(values, digits: int = 4) -> str:

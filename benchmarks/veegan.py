@@ -6,7 +6,9 @@
 
 Every method shares the networks, optimiser, batch and step budget (veegan.py's presets). Runs go
 to benchmarks/runs/veegan-<data>-<method>-<steps>[-x<hash of the flags after -->]-s<seed>; finished
-ones are not redone and interrupted ones resume, `--jobs` at a time. `--extend N` starts each run
+ones are not redone and interrupted ones resume, `--jobs` at a time; each finished run is also kept
+in benchmarks/records/ (its final metrics and metrics log, a few hundred kB at most), so a table
+whose run folders are gone is re-tabulated from its records. `--extend N` starts each run
 from the final checkpoint of the same run at N iterations: the checkpoint holds the random streams
 and evaluation draws from its own, so the continuation gives the numbers of a run trained from
 scratch (tests/test_benchmark.py checks this). Flags after `--` go to every run of veegan.py.
@@ -42,28 +44,34 @@ def main(argv=None) -> None:
     p.add_argument("--datasets", nargs="+", default=["ring", "grid", "hd"], choices=["ring", "grid", "hd"])
     p.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
     p.add_argument("--seeds", type=int, default=5, help="seeds per cell (paper 5)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1 (to split a table)")
     p.add_argument("--steps", type=int, default=10_000, help="iterations per run (the notebook: 100,000)")
     p.add_argument("--extend", type=int, metavar="N", help="start each run from its finished N-iteration run")
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the table goes")
     p.add_argument("--name", default="veegan_table", help="file name of the table")
+    p.add_argument("--records", default=os.path.join(ROOT, "benchmarks", "records"),
+                   help="where each finished run is also kept as one small JSON file (committed, so that a "
+                        "long table is built over several sittings even where run folders are lost); '' for none")
     args = p.parse_args(argv)
+    records = args.records or None
     cells = [(d, m) for d in args.datasets for m in args.methods]
     if args.extend is not None and not 0 < args.extend < args.steps:
         raise common.UserError(f"--extend {args.extend}: give an iteration count between 0 and --steps {args.steps}")
     folder = os.path.join(args.runs, "veegan-{}-{}-{}" + settings_suffix(extra) + "-s{}")
-    runs = {cell: [folder.format(*cell, args.steps, s) for s in range(args.seeds)] for cell in cells}
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    runs = {cell: [folder.format(*cell, args.steps, s) for s in seeds] for cell in cells}
     if args.extend:
         for cell, dirs in runs.items():
-            for seed, run_dir in enumerate(dirs):
+            for seed, run_dir in zip(seeds, dirs):
                 continue_from(folder.format(*cell, args.extend, seed), run_dir)
     flags = ["--steps", str(args.steps), *extra]
     run_all([(SCRIPT, d, ["--dataset", data, "--method", method, "--seed", str(seed), *flags])
-             for (data, method), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
+             for (data, method), dirs in runs.items() for seed, d in zip(seeds, dirs)], args.jobs, records)
     rows, summary, curves = [], {}, {}
     for (data, method), dirs in runs.items():
-        finals, logs = zip(*(load(d) for d in dirs))
+        finals, logs = zip(*(load(d, records) for d in dirs))
         curves.setdefault(data, {})[method] = logs
         cell = summary.setdefault(data, {})[method] = {k: [f[k] for f in finals] for k in KEYS}
         paper = PAPER.get((data, method))
@@ -73,7 +81,8 @@ def main(argv=None) -> None:
                     f"{mean_std(cell['kl'], 3)} | {mean_std(cell['emd'], 3)} ({np.mean(cell['emd_floor']):.3f}) | "
                     f"{f'{paper[0]} / {paper[1]}' if paper else '—'} | {np.mean(cell['real_hq']):.1f} | "
                     f"{np.mean(cell['wall_s']):.0f} | {' '.join(str(m) for m in cell['modes'])} |")
-    header = (f"{args.seeds} seeds, {args.steps} iterations each, 2,500 samples per run (VEEGAN protocol).\n\n"
+    which = f" ({seeds[0]}-{seeds[-1]})" if args.first_seed else ""
+    header = (f"{args.seeds} seeds{which}, {args.steps} iterations each, 2,500 samples per run (VEEGAN protocol).\n\n"
               "| data | method | modes | HQ % | modes (calibrated) | HQ % (calibrated) | KL | EMD (floor) | "
               "paper modes / HQ % | real data HQ % | wall s per run | modes per seed |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -83,10 +92,10 @@ def main(argv=None) -> None:
             common.write_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"), common.line_plot({m: curve(runs_logs, key) for m, runs_logs in logs.items()},
                                  f"{data}: {what} over training ({args.seeds} seeds)", "iteration", key,
                                  {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs}))
-        write_loss_curves(os.path.join(args.results, f"{args.name}_{data}_losses.png"), logs)
+        write_loss_curves(os.path.join(args.results, f"{args.name}_{data}_losses.png"), logs, seeds)
 
 
-def write_loss_curves(path: str, logs: dict) -> None:
+def write_loss_curves(path: str, logs: dict, seeds) -> None:
     """Per method, the autoencoder term (VEEGAN) and D's loss over training, one line per seed (the
     means since the previous evaluation that every metrics row carries); runs logged before the rows
     carried them are left out."""
@@ -96,7 +105,7 @@ def write_loss_curves(path: str, logs: dict) -> None:
             if key == "train_recon" and method != "veegan":
                 continue
             series = {f"seed {seed}": ([r["step"] for r in rows if key in r], [r[key] for r in rows if key in r])
-                      for seed, rows in enumerate(runs_logs) if any(key in r for r in rows)}
+                      for seed, rows in zip(seeds, runs_logs) if any(key in r for r in rows)}
             if series:
                 panels.append(common.line_plot(series, f"{method}: {what}", "iteration", key.removeprefix("train_"),
                                                size=(560, 360)))
@@ -111,7 +120,8 @@ def continue_from(shorter: str, run_dir: str) -> None:
     if os.path.isfile(os.path.join(run_dir, "ckpt.pt")):
         return
     if not os.path.isfile(os.path.join(shorter, "final_metrics.json")):
-        raise common.UserError(f"--extend: {shorter} is not a finished run; run the shorter table first")
+        raise common.UserError(f"--extend: {shorter} is not a finished run folder (its checkpoint is needed); run the "
+                               "shorter table first, with --records '' where only its record is left")
     os.makedirs(run_dir, exist_ok=True)
     for name in ("metrics.jsonl", "args.json"):
         shutil.copyfile(os.path.join(shorter, name), os.path.join(run_dir, name))

@@ -1,6 +1,7 @@
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -39,6 +40,7 @@ def test_table_runs_every_arm_and_resumes(tmp_path):
 def test_veegan_table_runs_every_method_and_resumes(tmp_path):
     cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--datasets", "ring", "--seeds", "1",
            "--steps", "4", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
+           "--records", str(tmp_path / "records"),
            "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16"]
     first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stdout + first.stderr
@@ -50,6 +52,19 @@ def test_veegan_table_runs_every_method_and_resumes(tmp_path):
     second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert "3 of 3 runs already done" in second.stdout
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
+    assert len(list((tmp_path / "records").glob("veegan-ring-*-s0.json"))) == 3
+    shutil.rmtree(tmp_path / "runs")  # a later sitting without the run folders: the records stand in
+    third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert "3 of 3 runs already done" in third.stdout, third.stdout + third.stderr
+    assert (tmp_path / "res" / "veegan_table.md").read_text() == table
+    second_seed = cmd.copy()
+    second_seed[second_seed.index("--seeds") + 1:second_seed.index("--seeds") + 2] = ["1", "--first-seed", "1"]
+    fourth = subprocess.run(second_seed, capture_output=True, text=True, timeout=300)
+    assert "0 of 3 runs already done" in fourth.stdout, fourth.stdout + fourth.stderr
+    both = subprocess.run([*cmd[:cmd.index("--seeds") + 1], "2", *cmd[cmd.index("--seeds") + 2:]],
+                          capture_output=True, text=True, timeout=300)
+    assert "6 of 6 runs already done" in both.stdout, both.stdout + both.stderr  # a table split over two sittings
+    assert len(json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]["ring"]["gan"]["modes"]) == 2
 
 
 def benchmark_module(name):
@@ -66,7 +81,7 @@ def test_veegan_table_extended_runs_equal_runs_from_scratch(tmp_path):
 
     def table(runs, *flags):
         bench.main(["--datasets", "ring", "--methods", "veegan", "--seeds", "1", "--runs", str(tmp_path / runs),
-                    "--results", str(tmp_path / "res"), *flags,
+                    "--results", str(tmp_path / "res"), "--records", str(tmp_path / "records"), *flags,
                     "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16", "--eval-every", "2"])
         return json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]["ring"]["veegan"]
 
