@@ -198,10 +198,10 @@ def update(optimizers, loss: torch.Tensor) -> None:
         opt.step()
 
 
-def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
+def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
     """One iteration: a D step then a G (and E) step on the same x and z; MDGAN does its manifold
     step (D1, then G and E) and its diffusion step (D2, then G)."""
-    G, D, E = nets["G"], nets["D"], nets.get("E")
+    G, D, E, real = nets["G"], nets["D"], nets.get("E"), batch
     z = torch.randn(len(real), args.z_dim, generator=rng["z"], device=real.device)
     if args.variant in ("gan", "reg"):
         fake = G(z)

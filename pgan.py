@@ -321,18 +321,18 @@ def generator_updated(args, step: int) -> bool:
             and not 0 < args.freeze_after * args.epoch_steps < step)
 
 
-def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
+def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
     """`--d-steps` discriminator steps (E: fit the GMM; M: update the encoder), each on its own slice
-    of `real`, then `--g-steps` generator steps, the first on the last D step's samples. A frozen generator
+    of `batch`, then `--g-steps` generator steps, the first on the last D step's samples. A frozen generator
     gets one gradient computed (for the statistics), not applied."""
     G, encoder, z_gen, update_generator = nets["G"], nets["encoder"], rng["z"], generator_updated(args, step)
     gen_forward = contextlib.nullcontext if update_generator else lambda: buffers_kept(G)
 
     def generate(n: int) -> torch.Tensor:
         with gen_forward():
-            return G(torch.randn(n, args.z_dim, generator=z_gen, device=real.device))
+            return G(torch.randn(n, args.z_dim, generator=z_gen, device=batch.device))
 
-    for real_batch in real.split(args.batch):
+    for real_batch in batch.split(args.batch):
         fake = generate(len(real_batch))
         score_real, score_fake = scores(nets, *embed_pair(encoder, real_batch, fake.detach()), args.peak_normalised)
         loss_d = discriminator_loss(score_real, score_fake)

@@ -202,10 +202,10 @@ def ali_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tenso
 
 # ----------------------------------------------------------------------------- one training step
 
-def train_step(nets: dict, opts: dict, real: torch.Tensor, args, rng: dict, step: int) -> dict:
+def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
     """One simultaneous D and G/F update on the same samples (Algorithm 1): both gradients are taken
     at the current parameters, then both optimisers step."""
-    G, F_, D = nets["G"], nets["F"], nets["D"]
+    G, F_, D, real = nets["G"], nets["F"], nets["D"], batch
     z, eps = sample_noise(len(real), args, rng["z"])
     fake = generate(G, z, eps)
     reconstruction = torch.zeros((), device=real.device)
