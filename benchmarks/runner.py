@@ -50,7 +50,9 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
     time, one thread each (tiny networks run fastest that way, and runs do not fight over cores)."""
     todo = [job for job in jobs if not finished(job[1], records)]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
-    context = _starter() if len(todo) > 1 else None  # a fork server pays the imports once, for itself
+    # one fork server per process: it pays the imports once, and later calls from the same process
+    # (a test suite, a notebook) start their runs in milliseconds
+    context = _starter() if todo else None
     starting = threading.Lock()
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
 

@@ -1,5 +1,6 @@
 """Test helpers: every test writes its own small files in tmp_path; nothing is downloaded."""
 import gzip
+import importlib.util
 import os
 import struct
 import sys
@@ -11,6 +12,36 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 torch.set_num_threads(1)  # tiny nets: one thread is fastest and keeps numbers identical across machines
+import common  # noqa: E402
+
+
+def benchmark_module(name):
+    """benchmarks/<name>.py imported in-process under its own name (the scripts' names are taken)."""
+    if f"benchmark_{name}" in sys.modules:
+        return sys.modules[f"benchmark_{name}"]
+    sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", os.path.join(ROOT, "benchmarks", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[f"benchmark_{name}"] = module
+    return module
+
+
+def bench(capsys, name, *argv):
+    """`python benchmarks/<name>.py ARGV` run in this process: (exit status, stdout, stderr). Its runs
+    are still processes of their own; in-process, the interpreter is already paid for and a fork
+    server started by one call serves every later one (a fresh interpreter costs 2-3 s each)."""
+    module, saved = benchmark_module(name), sys.argv
+    sys.argv = [os.path.join(ROOT, "benchmarks", f"{name}.py"), *argv]  # the command a table records
+    try:
+        common.run_main(module.main, list(argv))
+        code = 0
+    except SystemExit as exit_info:
+        code = exit_info.code
+    finally:
+        sys.argv = saved
+    out = capsys.readouterr()
+    return code, out.out, out.err
 
 
 def write_idx(path, array):

@@ -1,23 +1,20 @@
-import importlib.util
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, bench
 
-RUNNER = os.path.join(ROOT, "benchmarks", "masked_weighted.py")
 TINY = ["--", "--batch", "32", "--presample", "64", "--eval-n", "64"]
 
 
-def test_table_runs_every_arm_and_resumes(tmp_path):
-    cmd = [sys.executable, RUNNER, "table", "--steps", "4", "--eval-every", "2", "--seeds", "2",
-           "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *TINY]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_table_runs_every_arm_and_resumes(tmp_path, capsys):
+    argv = ["table", "--steps", "4", "--eval-every", "2", "--seeds", "2",
+            "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *TINY]
+    code, out, err = bench(capsys, "masked_weighted", *argv)
+    assert code == 0, out + err
     table = (tmp_path / "res" / "masked_weighted_wgan.md").read_text()
     for arm in ("constant", "masked", "weighted", "masked at generation"):
         assert f"| {arm} |" in table
@@ -28,61 +25,51 @@ def test_table_runs_every_arm_and_resumes(tmp_path):
     masked_gen = json.loads((masked_gen_dir / "final_metrics.json").read_text())
     assert masked_gen["prior"] == "constant" and masked_gen["sample_prior"] == "masked"
     assert (tmp_path / "res" / "masked_weighted_wgan_curves.png").stat().st_size > 0
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert "6 of 6 runs already done" in second.stdout and "2 of 2 runs already done" in second.stdout
+    assert table.startswith("`python benchmarks/masked_weighted.py table --steps 4")  # the command, to re-run
+    code, out, _ = bench(capsys, "masked_weighted", *argv)
+    assert "6 of 6 runs already done" in out and "2 of 2 runs already done" in out
     assert (tmp_path / "res" / "masked_weighted_wgan.md").read_text() == table  # same runs, same table
-    other_steps = [*cmd[:4], "3", *cmd[5:]]
+    other_steps = [*argv[:2], "3", *argv[3:]]
     other_steps[other_steps.index("--seeds") + 1] = "1"
-    other = subprocess.run(other_steps, capture_output=True, text=True, timeout=300)
-    assert "0 of 3 runs already done" in other.stdout  # other settings never reuse a finished run
+    code, out, _ = bench(capsys, "masked_weighted", *other_steps)
+    assert "0 of 3 runs already done" in out  # other settings never reuse a finished run
 
 
-def test_veegan_table_runs_every_method_and_resumes(tmp_path):
-    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--datasets", "ring", "--seeds", "1",
-           "--steps", "4", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
-           "--records", str(tmp_path / "records"),
-           "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16"]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_veegan_table_runs_every_method_and_resumes(tmp_path, capsys):
+    argv = ["--datasets", "ring", "--seeds", "1", "--steps", "4", "--runs", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "res"), "--records", str(tmp_path / "records"),
+            "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16"]
+    code, out, err = bench(capsys, "veegan", *argv)
+    assert code == 0, out + err
     table = (tmp_path / "res" / "veegan_table.md").read_text()
     for method in ("veegan", "ali", "gan"):
         assert f"| ring | {method} |" in table
     results = json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]
     assert len(results["ring"]["veegan"]["modes"]) == 1
-    second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert "3 of 3 runs already done" in second.stdout
+    code, out, _ = bench(capsys, "veegan", *argv)
+    assert "3 of 3 runs already done" in out
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
     assert len(list((tmp_path / "records").glob("veegan-ring-*-s0.json"))) == 3
     shutil.rmtree(tmp_path / "runs")  # a later sitting without the run folders: the records stand in
-    third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert "3 of 3 runs already done" in third.stdout, third.stdout + third.stderr
+    code, out, err = bench(capsys, "veegan", *argv)
+    assert "3 of 3 runs already done" in out, out + err
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
-    gan_only = [*cmd[:cmd.index("--")], "--methods", "gan", *cmd[cmd.index("--"):]]
+    gan_only = [*argv[:argv.index("--")], "--methods", "gan", *argv[argv.index("--"):]]
     seeds = gan_only.index("--seeds") + 1
-    fourth = subprocess.run([*gan_only[:seeds], "1", "--first-seed", "1", *gan_only[seeds + 1:]],
-                            capture_output=True, text=True, timeout=300)
-    assert "0 of 1 runs already done" in fourth.stdout, fourth.stdout + fourth.stderr
-    both = subprocess.run([*gan_only[:seeds], "2", *gan_only[seeds + 1:]], capture_output=True, text=True, timeout=300)
-    assert "2 of 2 runs already done" in both.stdout, both.stdout + both.stderr  # a table split over two sittings
+    code, out, err = bench(capsys, "veegan", *gan_only[:seeds], "1", "--first-seed", "1", *gan_only[seeds + 1:])
+    assert "0 of 1 runs already done" in out, out + err
+    code, out, err = bench(capsys, "veegan", *gan_only[:seeds], "2", *gan_only[seeds + 1:])
+    assert "2 of 2 runs already done" in out, out + err  # a table split over two sittings
     assert len(json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]["ring"]["gan"]["modes"]) == 2
 
 
-def benchmark_module(name):
-    """benchmarks/<name>.py imported in-process under its own name (the scripts' names are taken)."""
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", os.path.join(ROOT, "benchmarks", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_veegan_table_extended_runs_equal_runs_from_scratch(tmp_path):
-    bench = benchmark_module("veegan")  # in-process: its runs are still processes of their own
-
+def test_veegan_table_extended_runs_equal_runs_from_scratch(tmp_path, capsys):
     def table(runs, *flags):
-        bench.main(["--datasets", "ring", "--methods", "veegan", "--seeds", "1", "--runs", str(tmp_path / runs),
-                    "--results", str(tmp_path / "res"), "--records", str(tmp_path / "records"), *flags,
-                    "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16", "--eval-every", "2"])
+        code, out, err = bench(capsys, "veegan", "--datasets", "ring", "--methods", "veegan", "--seeds", "1",
+                               "--runs", str(tmp_path / runs), "--results", str(tmp_path / "res"),
+                               "--records", str(tmp_path / "records"), *flags,
+                               "--", "--batch", "32", "--eval-n", "64", "--z-dim", "8", "--hidden", "16", "--eval-every", "2")
+        assert code == 0, out + err
         return json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]["ring"]["veegan"]
 
     short = table("runs", "--steps", "3")
@@ -93,31 +80,30 @@ def test_veegan_table_extended_runs_equal_runs_from_scratch(tmp_path):
     (run_dir,) = (tmp_path / "runs").glob("veegan-ring-veegan-6-x*-s0")
     steps = [json.loads(line)["step"] for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == [2, 3, 4, 6]  # the short run's evaluations, then the continuation's
-    missing = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "veegan.py"), "--steps", "9",
-                              "--extend", "7", "--runs", str(tmp_path / "runs")], capture_output=True, text=True)
-    assert missing.returncode == 2 and "not a finished run" in missing.stderr
+    code, _, err = bench(capsys, "veegan", "--steps", "9", "--extend", "7", "--runs", str(tmp_path / "runs"))
+    assert code == 2 and "not a finished run" in err
 
 
-def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir):
-    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "mdgan.py"), "--datasets", "mnist", "--variants", "reg",
-           "--seeds", "1", "--steps", "3", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
-           "--", "--data-dir", str(shared_mnist_dir), "--batch", "16", "--eval-n", "32", "--tpd-steps", "2"]
-    first = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
+def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir, capsys):
+    argv = ["--datasets", "mnist", "--variants", "reg", "--seeds", "1", "--steps", "3", "--runs", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "res"),
+            "--", "--data-dir", str(shared_mnist_dir), "--batch", "16", "--eval-n", "32", "--tpd-steps", "2"]
+    code, out, err = bench(capsys, "mdgan", *argv)
+    assert code == 0, out + err
     table = (tmp_path / "res" / "mdgan_mnist.md").read_text()
     assert "| mnist | reg |" in table and "MODE score" in table
     results = json.loads((tmp_path / "res" / "mdgan_mnist.json").read_text())["results"]
     assert len(results["mnist"]["reg"]["missing_sigma_3.5"]) == 1
-    mixed = subprocess.run(cmd[:3] + ["mnist", "ring"], capture_output=True, text=True, timeout=60)
-    assert mixed.returncode == 2 and "two commands" in mixed.stderr
+    code, _, err = bench(capsys, "mdgan", "--datasets", "mnist", "ring")
+    assert code == 2 and "two commands" in err
 
 
 def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
-    bench = benchmark_module("langevin")  # in-process: its runs are still processes of their own
     argv = ["--datasets", "ring", "--arms", "none", "cc+blur", "--eps", "0.05", "0.2", "--seeds", "1", "--steps", "4",
             "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
             "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
-    bench.main(argv)
+    code, out, err = bench(capsys, "langevin", *argv)
+    assert code == 0, out + err
     sweep = (tmp_path / "res" / "langevin_sweep.md").read_text()
     assert "| eps 0.05 | eps 0.2 |" in sweep and "| ring | cc+blur |" in sweep and "| ring | none |" in sweep
     blurred = json.loads((tmp_path / "runs" / "langevin-ring-cc+blur-4-eps0.2-s0" / "args.json").read_text())
@@ -125,14 +111,13 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
     assert (blurred["lr_d"], blurred["noise"], blurred["blur"], blurred["blur_decay_steps"]) == (0.2, "cc", 0.2, 2)
     assert (plain["lr_d"], plain["noise"], plain["blur"]) == (0.05, "none", 0.0)
     assert (tmp_path / "res" / "langevin_table-eps0.2.md").is_file()
-    capsys.readouterr()
-    bench.main(argv)
-    assert "4 of 4 runs already done" in capsys.readouterr().out
+    code, out, _ = bench(capsys, "langevin", *argv)
+    assert "4 of 4 runs already done" in out
     assert (tmp_path / "res" / "langevin_sweep.md").read_text() == sweep
 
 
 def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
     import runner  # noqa: E402
     script = os.path.join(ROOT, "langevin_gan.py")
     tiny = ["--steps", "2", "--eval-n", "64", "--emd-n", "64"]
@@ -146,7 +131,7 @@ def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
 
 
 def test_a_finished_run_whose_exit_status_the_fork_server_lost_counts_as_done(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+    sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
     import runner  # noqa: E402
     script = tmp_path / "exits_255.py"  # 255 is what the fork server reports when it loses a status
     script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"

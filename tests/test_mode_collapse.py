@@ -1,19 +1,16 @@
 """benchmarks/mode_collapse.py (the whole suite) and benchmarks/speed.py, on tiny budgets."""
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 import common
-from conftest import ROOT
+from conftest import ROOT, bench
 
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
+sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
 import mode_collapse  # noqa: E402
 import speed  # noqa: E402
-
-SUITE = os.path.join(ROOT, "benchmarks", "mode_collapse.py")
 
 
 def test_plan_is_the_full_suite_and_shards_partition_it():
@@ -41,16 +38,12 @@ def test_user_mixture_names_its_runs_after_the_file(tmp_path):
     assert all(r["argv"][-2:] == ["--centers", str(tmp_path / "mine.json")] for r in runs)
 
 
-def run(*argv):
-    return subprocess.run([sys.executable, SUITE, *argv], capture_output=True, text=True, timeout=300)
-
-
 def test_one_run_equals_merged_shards_and_reruns_finish_at_once(tmp_path, capsys):
     tiny = ["--datasets", "ring", "--methods", "gan", "veegan", "--seeds", "1", "--steps", "3", "--eval-n", "100",
             "--emd-n", "100", "--jobs", "2"]
     extra = ["--", "--batch", "32"]
-    whole = run(*tiny, "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "one"), *extra)
-    assert whole.returncode == 0, whole.stdout + whole.stderr
+    code, out, err = bench(capsys, "mode_collapse", *tiny, "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "one"), *extra)
+    assert code == 0, out + err
     table = (tmp_path / "one" / "mode_collapse.md").read_text()
     assert "| gan |" in table and "| veegan |" in table and "8 / 52.9 (V)" in table
     records = json.loads((tmp_path / "one" / "mode_collapse.json").read_text())["runs"]
@@ -61,8 +54,9 @@ def test_one_run_equals_merged_shards_and_reruns_finish_at_once(tmp_path, capsys
     assert "2 of 2 runs already done; running 0" in capsys.readouterr().out
     assert (tmp_path / "one" / "mode_collapse.md").read_text().split("\n")[1:] == table.split("\n")[1:]
     for i in (1, 2):  # as on two machines: separate run folders, only the shard files meet
-        part = run(*tiny, "--shard", f"{i}/2", "--runs", str(tmp_path / f"shard{i}"), "--results", str(tmp_path / "sh"), *extra)
-        assert part.returncode == 0, part.stdout + part.stderr
+        code, out, err = bench(capsys, "mode_collapse", *tiny, "--shard", f"{i}/2", "--runs", str(tmp_path / f"shard{i}"),
+                               "--results", str(tmp_path / "sh"), *extra)
+        assert code == 0, out + err
     merge = [*tiny, "--merge", str(tmp_path / "sh" / "mode_collapse.shard-*-of-2.json"), "--results", str(tmp_path / "merged"),
              "--compare", str(tmp_path / "one" / "mode_collapse.json"), *extra]
     mode_collapse.main(merge)  # in-process: no run to start, so no interpreter to pay for

@@ -10,7 +10,7 @@ import torch
 
 import common
 import pgan
-from conftest import ROOT
+from conftest import ROOT, bench
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--epoch-steps", "3", "--device", "cpu"]
 
@@ -211,12 +211,10 @@ def test_bad_input_is_one_line_error(tmp_path):
         run(tmp_path, "--dataset", str(tmp_path / "odd.npy"))
 
 
-def test_probe_benchmark_on_points(tmp_path):
-    cmd = [sys.executable, os.path.join(ROOT, "benchmarks", "pgan.py"), "probe", "--dataset", "ring", "--steps", "4",
-           "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), "--", "--batch", "32", "--eval-n", "64",
-           "--epoch-steps", "2"]
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_probe_benchmark_on_points(tmp_path, capsys):
+    code, out, err = bench(capsys, "pgan", "probe", "--dataset", "ring", "--steps", "4", "--runs", str(tmp_path / "runs"),
+                           "--results", str(tmp_path / "res"), "--", "--batch", "32", "--eval-n", "64", "--epoch-steps", "2")
+    assert code == 0, out + err
     table = (tmp_path / "res" / "pgan_probe.md").read_text()
     assert "| ring | pgan frozen |" in table and "| ring | lsgan frozen |" in table
     summary = json.loads((tmp_path / "res" / "pgan_probe.json").read_text())["results"]["ring"]
