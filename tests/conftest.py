@@ -11,6 +11,7 @@ import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.append(os.path.join(ROOT, "benchmarks"))  # for `import runner`; last, so its names never shadow the scripts
 torch.set_num_threads(1)  # tiny nets: one thread is fastest and keeps numbers identical across machines
 import common  # noqa: E402
 
@@ -19,7 +20,6 @@ def benchmark_module(name):
     """benchmarks/<name>.py imported in-process under its own name (the scripts' names are taken)."""
     if f"benchmark_{name}" in sys.modules:
         return sys.modules[f"benchmark_{name}"]
-    sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", os.path.join(ROOT, "benchmarks", f"{name}.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -1,14 +1,12 @@
 """benchmarks/mode_collapse.py (the whole suite) and benchmarks/speed.py, on tiny budgets."""
 import json
 import os
-import sys
 
 import pytest
 
 import common
 from conftest import ROOT, bench
 
-sys.path.append(os.path.join(ROOT, "benchmarks"))  # last: its names must not shadow the scripts
 import mode_collapse  # noqa: E402
 import speed  # noqa: E402
 
