@@ -5,7 +5,7 @@ import os
 import pytest
 
 import common
-from conftest import ROOT, bench
+from conftest import bench
 
 import mode_collapse  # noqa: E402
 import speed  # noqa: E402
