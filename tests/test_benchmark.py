@@ -4,6 +4,7 @@ import shutil
 
 import pytest
 
+import runner
 from conftest import ROOT, bench
 
 TINY = ["--", "--batch", "32", "--presample", "64", "--eval-n", "64"]
@@ -116,7 +117,6 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
 
 
 def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
-    import runner  # noqa: E402
     script = os.path.join(ROOT, "langevin_gan.py")
     tiny = ["--steps", "2", "--eval-n", "64", "--emd-n", "64"]
     good, bad = str(tmp_path / "good"), str(tmp_path / "bad")
@@ -129,7 +129,6 @@ def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
 
 
 def test_a_finished_run_whose_exit_status_the_fork_server_lost_counts_as_done(tmp_path):
-    import runner  # noqa: E402
     script = tmp_path / "exits_255.py"  # 255 is what the fork server reports when it loses a status
     script.write_text("import os, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
                       "if 'finish' in sys.argv:\n    open(os.path.join(out, 'final_metrics.json'), 'w').write('{}')\n"

@@ -5,10 +5,9 @@ import os
 import pytest
 
 import common
+import mode_collapse
+import speed
 from conftest import bench
-
-import mode_collapse  # noqa: E402
-import speed  # noqa: E402
 
 
 def test_plan_is_the_full_suite_and_shards_partition_it():
