@@ -19,8 +19,8 @@ MNIST GAN, the falling noise level (its Fig. 1d). README.md "Langevin GAN" has t
   estimate into the injected noise of a plain Langevin step, not into a thermostat's friction.
 * V is the diagonal covariance of the *minibatch-mean* gradient, v / m with v the per-parameter
   variance of the m per-example gradients g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))] (one
-  example's v would inject m times more noise than the step's gradient carries). Exact: for
-  nn.Linear layers by a per-layer identity (`linear_gradient_moments`), else by torch.func's vmap.
+  example's v would inject m times more noise than the step's gradient carries), exact, from a
+  per-layer identity for nn.Linear layers (`linear_gradient_moments`); every D here is an MLP.
 * `--noise none|sgld|cc`: no noise (gradient ascent with the prior), N(0, tau I) (`--temperature`
   6e-6, the mean I_t of a default cc ring run, so both inject as much noise), or covariance-
   controlled. Prior N(0, s^2 I) (`--prior-std` 10), a weight decay. eps (`--lr-d`) 0.1, the plain
@@ -59,7 +59,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.func import functional_call, grad, vmap
 
 import common
 import data as datasets
@@ -178,30 +177,25 @@ class Conditional(nn.Module):
         self.net, self.classes, self.out_shape = net, classes, out_shape
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        one_hot = (y[:, None] == torch.arange(self.classes, device=y.device)).to(x.dtype)  # vmap-safe one-hot
-        out = self.net(torch.cat([x.flatten(1), one_hot], 1))
+        out = self.net(torch.cat([x.flatten(1), F.one_hot(y, self.classes).to(x.dtype)], 1))
         return out.unflatten(1, self.out_shape) if self.out_shape else out
 
 
 def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
     """G and D (conditional on the label with --conditional), D's Langevin optimiser drawing its
     noise from rng["eta"], and Adam for G."""
-    G, D = (net.to(device) for net in make_networks(ds, args))
+    if ds.kind == "points":
+        G, D = common.mlp([args.z_dim, 128, 128, ds.shape[0]]), common.mlp([ds.shape[0], 128, 1])
+    else:
+        x, classes = int(np.prod(ds.shape)), 10 if args.conditional else 0
+        G = common.mlp([args.z_dim + classes, 256, 512, x], out_activation=nn.Tanh)
+        D = common.mlp([x + classes, 512, 256, 1], lambda: nn.LeakyReLU(0.2))
+        G, D = ((Conditional(G, classes, ds.shape), Conditional(D, classes)) if args.conditional
+                else (nn.Sequential(G, nn.Unflatten(1, ds.shape)), nn.Sequential(nn.Flatten(), D)))
+    G, D = G.to(device), D.to(device)
     opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, rng["eta"],
                         (0.5, 0.999) if args.d_optimizer == "adam" else None)
     return {"G": G, "D": D}, {"g": torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999)), "d": opt_d}
-
-
-def make_networks(ds: datasets.Dataset, args) -> tuple[nn.Module, nn.Module]:
-    if ds.kind == "points":
-        return common.mlp([args.z_dim, 128, 128, ds.shape[0]]), common.mlp([ds.shape[0], 128, 1])
-    x = int(np.prod(ds.shape))
-    classes = 10 if args.conditional else 0
-    G = common.mlp([args.z_dim + classes, 256, 512, x], out_activation=nn.Tanh)
-    D = common.mlp([x + classes, 512, 256, 1], lambda: nn.LeakyReLU(0.2))
-    if args.conditional:
-        return Conditional(G, classes, ds.shape), Conditional(D, classes)
-    return nn.Sequential(G, nn.Unflatten(1, ds.shape)), nn.Sequential(nn.Flatten(), D)
 
 
 @functools.lru_cache(maxsize=8)
@@ -256,39 +250,19 @@ def generator_loss(d_fake: torch.Tensor, loss: str, saturating: bool = False) ->
     return (-F.softplus(d_fake) if saturating else F.softplus(-d_fake)).mean()
 
 
-def per_example_gradients(D: nn.Module, real: torch.Tensor, fake: torch.Tensor, labels, loss: str) -> dict:
-    """grad_theta of -J for every (x_i, z_i) pair, exactly, with torch.func: {name: (m, *shape)}."""
-    params = {k: v.detach() for k, v in D.named_parameters()}
-
-    def minus_j(p, x, f, y):
-        args = (lambda v: (v[None], y[None])) if labels is not None else (lambda v: (v[None],))
-        return -example_objective(functional_call(D, p, args(x)), functional_call(D, p, args(f)), loss).sum()
-
-    dummy = labels if labels is not None else torch.zeros(len(real), dtype=torch.long, device=real.device)
-    return vmap(grad(minus_j), in_dims=(None, 0, 0, 0))(params, real, fake, dummy)
-
-
-def gradient_mean_and_variance(grads: dict) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Mean over the m examples, and V = the variance of that mean: per-example variance (1/(m-1)) / m."""
-    means, variances = [], []
-    for g in grads.values():
-        m = g.shape[0]
-        means.append(g.mean(0))
-        variances.append(g.var(0, unbiased=True) / m if m > 1 else torch.zeros_like(g[0]))
-    return means, variances
-
-
-def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tuple[list, list] | None:
-    """The same mean and V for a D whose parameters all sit in nn.Linear layers, from the per-layer
-    identity instead of m gradients: with layer inputs A and output gradients Delta of the real (r)
-    and fake (f) pass, example i's weight gradient is d_ri a_ri^T + d_fi a_fi^T, so
+def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tuple[list, list]:
+    """Per parameter, the mean over the m pairs (x_i, z_i) of g_i = grad_theta(-J_i) and V, the
+    variance of that mean (the g_i's variance, 1/(m-1), over m), for a D whose parameters all sit in
+    nn.Linear layers, without forming the m gradients: with layer inputs A and output gradients
+    Delta of the real (r) and fake (f) pass, example i's weight gradient is d_ri a_ri^T + d_fi a_fi^T,
 
         sum_i g_i^2 = (D_r^2)^T (A_r^2) + (D_f^2)^T (A_f^2) + 2 (D_r o D_f)^T (A_r o A_f),
 
-    three matmuls per layer (BackPACK's trick, extended to pairs). None if D has other parameters."""
+    three matmuls per layer (BackPACK's trick, extended to pairs). Other layers would need the g_i
+    themselves (torch.func.vmap of torch.func.grad)."""
     linears = [mod for mod in D.modules() if isinstance(mod, nn.Linear)]
     if sum(p.numel() for mod in linears for p in mod.parameters()) != sum(p.numel() for p in D.parameters()):
-        return None
+        raise ValueError("linear_gradient_moments needs a D whose parameters all sit in nn.Linear layers")
     calls = {mod: [] for mod in linears}
     hooks = [mod.register_forward_hook(lambda mod, inp, out: calls[mod].append((inp[0].detach(), out))) for mod in linears]
     cond = (labels,) if labels is not None else ()
@@ -317,9 +291,8 @@ def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tupl
 # ----------------------------------------------------------------------------- one training step
 
 def blur_level(args, step: int) -> float:
-    if args.blur_decay_steps <= 0:
-        return args.blur
-    return args.blur * max(0.0, 1 - step / args.blur_decay_steps)
+    """lambda at `step`: --blur, lowered linearly to 0 over --blur-decay-steps when that is > 0."""
+    return args.blur * max(0.0, 1 - step / args.blur_decay_steps) if args.blur_decay_steps > 0 else args.blur
 
 
 def train_step(nets: dict, opts: dict, batch: tuple, args, rng: dict, step: int) -> dict:
@@ -334,9 +307,7 @@ def train_step(nets: dict, opts: dict, batch: tuple, args, rng: dict, step: int)
             fake = G(z, *cond)
         real_a, fake_a = coarse_grain(real, lam, gens["blur"]), coarse_grain(fake, lam, gens["blur"])
         if args.noise == "cc":
-            moments = linear_gradient_moments(D, real_a, fake_a, labels if cond else None, args.loss)
-            means, variances = moments or gradient_mean_and_variance(
-                per_example_gradients(D, real_a, fake_a, labels if cond else None, args.loss))
+            means, variances = linear_gradient_moments(D, real_a, fake_a, labels if cond else None, args.loss)
             for p, g in zip(D.parameters(), means):
                 p.grad = g
             with torch.no_grad():
@@ -376,14 +347,6 @@ def sample_generator(G, n: int, args, gen: torch.Generator, labels: torch.Tensor
     return common.sample_in_chunks(G, n, args.batch, noise)
 
 
-@torch.no_grad()
-def discriminator_map(D, extent, to_model, res: int = 160) -> np.ndarray:
-    """D's output (a logit, or a WGAN critic's value) over a res x res grid of the plane (data units,
-    row 0 = top)."""
-    plane = to_model(torch.as_tensor(common.plane_grid(extent, res)))
-    return D(plane.to(next(D.parameters()).device)).reshape(res, res).cpu().numpy()
-
-
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """The protocol's numbers on eval_n samples (conditional: ten of each label), from the same noise every time."""
     ds, reference, classifier = run.ds, run.reference, run.classifier
@@ -404,14 +367,14 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     return result, (images.round().to(torch.uint8) if ds.integer else images).numpy()
 
 
-def write_level_lines(path: str, samples: np.ndarray, D, ds, args, step: int, to_model) -> None:
+def write_level_lines(path: str, samples: np.ndarray, nets: dict, run: common.Run, args, step: int) -> None:
     """Fig. 1a-c: density of the samples with D's level lines 0.1, ..., 0.9 drawn white."""
-    extent = common.plot_extent(ds)
-    level = discriminator_map(D, extent, to_model)
-    if args.loss == "wgan":  # an unbounded critic: its range mapped onto [0, 1]
-        level = (level - level.min()) / max(level.max() - level.min(), 1e-12)
-    else:
-        level = 1 / (1 + np.exp(-level))
+    ds, extent, res = run.ds, common.plot_extent(run.ds), 160
+    with torch.no_grad():  # D's logit (or a WGAN critic's value) over the plane, row 0 = top
+        level = nets["D"](run.to_model(torch.as_tensor(common.plane_grid(extent, res))).to(run.device))
+    level = level.reshape(res, res).cpu().numpy()
+    level = ((level - level.min()) / max(level.max() - level.min(), 1e-12) if args.loss == "wgan"  # onto [0, 1]
+             else 1 / (1 + np.exp(-level)))
     title = f"{args.noise}, {args.dataset}, step {step}"
     common.write_png(path, common.scalar_map(common.density_map(samples, extent), extent, title, ds.centers,
                                              contours=level, colorbar="sample density (log)",
@@ -423,8 +386,7 @@ def write_snapshot(nets: dict, run: common.Run, args, step: int) -> None:
     if run.ds.kind == "points" and run.ds.shape == (2,) and step in {max(1, args.steps // 3), max(1, 2 * args.steps // 3), args.steps}:
         gen = torch.Generator(run.device).manual_seed(args.seed)
         now = run.from_model(sample_generator(nets["G"], args.eval_n, args, gen).cpu())
-        write_level_lines(os.path.join(run.dir, f"level_lines_{step}.png"), now.numpy(), nets["D"], run.ds, args, step,
-                          run.to_model)
+        write_level_lines(os.path.join(run.dir, f"level_lines_{step}.png"), now.numpy(), nets, run, args, step)
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
@@ -433,7 +395,7 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     ds, run_dir, noise_rows = run.ds, run.dir, run.state["opt_d"].noise_history
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if ds.kind == "points" and ds.shape == (2,):
-        write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets["D"], ds, args, args.steps, run.to_model)
+        write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets, run, args, args.steps)
     if noise_rows:
         common.write_png(os.path.join(run_dir, "noise_level.png"), common.line_plot(
             {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},

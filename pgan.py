@@ -38,7 +38,7 @@ Choices ([V] paper, [R] reconstruction, [I] ours; evidence in README.md, "Probab
   per-epoch statistic the paper plots is logged each epoch. `--freeze-generator` keeps G at its
   initialisation, BN statistics included (Fig. 2 right, 6); `--freeze-epochs K` frees it after K
   epochs (Fig. 5); `--freeze-after K` fixes it after K. While frozen G's gradient is logged, not
-  applied. `--d-steps` / `--g-steps`: updates per iteration (1 and 1 [I]).
+  applied. One D step (E and M) per iteration, then `--g-steps` G steps (1 [I]).
 
 Run:
     python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 1 min CPU)
@@ -49,9 +49,8 @@ Run:
     python benchmarks/pgan.py table         # ring and grid, PGAN vs LSGAN, 5 seeds (README)
     python benchmarks/pgan.py toy | curves | gradients | probe   # Fig. 4, 2, 5, 6 for both losses
 Headline (README.md "Probabilistic GAN" has the tables, pictures and commands): on mnist-5k, 10 epochs,
-5 seeds, G's gradient stays > 0 and >= 9 classes are found in every seed, the generated likelihood
-rises in 4 (by eye digit-like samples in 2; LSGAN of the same networks: 5); on the ring and grid
-PGAN finds no ring mode and at most one grid mode per seed (LSGAN 7.6 of 8, 22 of 25)."""
+G keeps its gradient and >= 9 classes in 5 of 5 seeds; on the ring PGAN finds no mode in any seed
+(LSGAN of the same networks: 7.6 of 8)."""
 from __future__ import annotations
 
 import argparse
@@ -89,7 +88,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lrelu-slope", type=float, default=None, help="negative slope of every LReLU (the MNIST table gives none)")
     g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"],
                    help="weights: PyTorch's default, Glorot uniform with zero biases (Lasagne's), or N(0, 0.02)")
-    g.add_argument("--d-steps", type=int, default=1, help="discriminator steps (EM rounds) per iteration")
     g.add_argument("--g-steps", type=int, default=1, help="generator steps per iteration")
     g = p.add_argument_group("training")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
@@ -322,9 +320,9 @@ def generator_updated(args, step: int) -> bool:
 
 
 def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
-    """`--d-steps` discriminator steps (E: fit the GMM; M: update the encoder), each on its own slice
-    of `batch`, then `--g-steps` generator steps, the first on the last D step's samples. A frozen generator
-    gets one gradient computed (for the statistics), not applied."""
+    """One discriminator step (E: fit the GMM; M: update the encoder), then `--g-steps` generator
+    steps, the first on the D step's samples. A frozen generator gets one gradient computed (for the
+    statistics), not applied."""
     G, encoder, z_gen, update_generator = nets["G"], nets["encoder"], rng["z"], generator_updated(args, step)
     gen_forward = contextlib.nullcontext if update_generator else lambda: buffers_kept(G)
 
@@ -332,16 +330,15 @@ def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, ste
         with gen_forward():
             return G(torch.randn(n, args.z_dim, generator=z_gen, device=batch.device))
 
-    for real_batch in batch.split(args.batch):
-        fake = generate(len(real_batch))
-        score_real, score_fake = scores(nets, *embed_pair(encoder, real_batch, fake.detach()), args.peak_normalised)
-        loss_d = discriminator_loss(score_real, score_fake)
-        opts["D"].zero_grad(set_to_none=True)
-        loss_d.backward()
-        grad_d = gradient_stats(discriminator_parameters(nets))
-        opts["D"].step()
+    fake = generate(len(batch))
+    score_real, score_fake = scores(nets, *embed_pair(encoder, batch, fake.detach()), args.peak_normalised)
+    loss_d = discriminator_loss(score_real, score_fake)
+    opts["D"].zero_grad(set_to_none=True)
+    loss_d.backward()
+    grad_d = gradient_stats(discriminator_parameters(nets))
+    opts["D"].step()
     for i in range(args.g_steps if update_generator else 1):
-        h_real, h_fake = embed_pair(encoder, real_batch, fake if i == 0 else generate(len(real_batch)))
+        h_real, h_fake = embed_pair(encoder, batch, fake if i == 0 else generate(len(batch)))
         if args.generator_loss == "log":
             nets["gmm"].fit(h_real)
             loss_g = generator_log_loss(nets["gmm"].log_likelihood(h_fake, args.peak_normalised))
@@ -493,7 +490,7 @@ def apply_presets(args, ds) -> None:
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // max(1, args.batch)))
     common.require({**{f"--{name.replace('_', '-')}": (getattr(args, name) >= low, f">= {low}") for name, low in (
-        ("bottleneck", 1), ("components", 1), ("epoch_steps", 1), ("d_steps", 1), ("g_steps", 1), ("freeze_epochs", 0),
+        ("bottleneck", 1), ("components", 1), ("epoch_steps", 1), ("g_steps", 1), ("freeze_epochs", 0),
         ("freeze_after", 0), ("em_iters", 1), ("hist_bins", 1))}, "--var-floor": (args.var_floor > 0, "> 0")})
     args.eval_every = args.epoch_steps if args.eval_every is None else args.eval_every
     if args.ckpt_every is None:  # at epoch ends
@@ -510,7 +507,7 @@ def main(argv=None) -> dict:
     rng = run.generators()
     nets, opts = build_networks(ds, args, run.device, rng)
     for step in run.start(nets, opts, rng):
-        losses = train_step(nets, opts, run.batch(rng, args.batch * args.d_steps), args, rng, step)  # d_steps slices
+        losses = train_step(nets, opts, run.batch(rng), args, rng, step)
         evaluated = run.step_done(step, losses, lambda: evaluate(nets, run, args), row=lambda: {
             "epoch": round(step / args.epoch_steps, 3), "generator_updated": generator_updated(args, step)})
         if evaluated:

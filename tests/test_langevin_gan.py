@@ -94,10 +94,7 @@ def test_per_example_variance_equals_a_brute_force_loop(conditional):
     else:
         D, labels = common.mlp([6, 8, 1]), None
     real, fake = torch.randn(12, 6), torch.randn(12, 6) + 1
-    means, variances = lg.gradient_mean_and_variance(lg.per_example_gradients(D, real, fake, labels, "gan"))
-    layer_means, layer_variances = lg.linear_gradient_moments(D, real, fake, labels, "gan")  # what training uses
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(means, layer_means))
-    assert all(torch.allclose(a, b, rtol=1e-4, atol=1e-9) for a, b in zip(variances, layer_variances))
+    means, variances = lg.linear_gradient_moments(D, real, fake, labels, "gan")  # what training uses
     loop = []
     for i in range(12):
         D.zero_grad()
@@ -186,3 +183,9 @@ def test_conditional_mnist_writes_the_digit_grid_and_label_accuracy(tmp_path, sh
     assert common.read_png(os.path.join(out, "samples.png")).shape == (302, 302)  # 10 x 10 digits
     with pytest.raises(common.UserError, match="labelled image set"):
         run(tmp_path, "--conditional", name="bad")
+
+
+def test_gradient_moments_refuse_a_critic_with_other_layers():
+    D = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.LayerNorm(4), torch.nn.Linear(4, 1))
+    with pytest.raises(ValueError, match="nn.Linear"):
+        lg.linear_gradient_moments(D, torch.randn(5, 2), torch.randn(5, 2), None, "gan")
