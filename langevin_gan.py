@@ -19,8 +19,8 @@ MNIST GAN, the falling noise level (its Fig. 1d). README.md "Langevin GAN" has t
   estimate into the injected noise of a plain Langevin step, not into a thermostat's friction.
 * V is the diagonal covariance of the *minibatch-mean* gradient, v / m with v the per-parameter
   variance of the m per-example gradients g_i = grad[log D(A(x_i)) + log(1 - D(A(G(z_i))))] (one
-  example's v would inject m times more noise than the step's gradient carries), exact, from a
-  per-layer identity for nn.Linear layers (`linear_gradient_moments`); every D here is an MLP.
+  example's v would inject m times more noise than the step's gradient carries), computed exactly
+  by a per-layer identity for nn.Linear layers (`linear_gradient_moments`; every D here is an MLP).
 * `--noise none|sgld|cc`: no noise (gradient ascent with the prior), N(0, tau I) (`--temperature`
   6e-6, the mean I_t of a default cc ring run, so both inject as much noise), or covariance-
   controlled. Prior N(0, s^2 I) (`--prior-std` 10), a weight decay. eps (`--lr-d`) 0.1, the plain
