@@ -303,7 +303,6 @@ class Progress:
         self.count, self.t0, self.s0 = 0, time.time(), start
         self.window_sums: dict[str, torch.Tensor] = {}  # since the last metrics row
         self.window_count = 0
-        self.last: dict[str, float] = {}
         self.eval_s = self.last_eval_s = 0.0
 
     @contextlib.contextmanager
@@ -325,12 +324,12 @@ class Progress:
         self.count += 1
         self.window_count += 1
         if step % self.every == 0 or step == self.total:
-            self.last = {k: float(v) / self.count for k, v in self.sums.items()}
-            check_finite(step, self.advice(), **self.last)
+            means = {k: float(v) / self.count for k, v in self.sums.items()}
+            check_finite(step, self.advice(), **means)
             elapsed = max(time.time() - self.t0, 1e-9)
             rate = (step - self.s0) / elapsed
             eta = (self.total - step) / max(rate, 1e-9)
-            text = " ".join(f"{k} {v:+.4f}" for k, v in self.last.items())
+            text = " ".join(f"{k} {v:+.4f}" for k, v in means.items())
             print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)} | "
                   f"eval {100 * self.eval_s / elapsed:.0f} %", flush=True)
             self.sums, self.count = {}, 0
