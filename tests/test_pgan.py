@@ -147,8 +147,8 @@ def assert_frozen_steps_leave_g_as_built(ds, flags):
     rng = {"data": torch.Generator().manual_seed(0), "z": torch.Generator().manual_seed(1)}
     encoder_before = [p.clone() for p in nets["encoder"].parameters()]
     for step in (1, 2, 3):
-        stats = pgan.train_step(nets, opts, ds.sample(args.batch, rng["data"]).float() / 255
-                                if ds.kind == "images" else ds.sample(args.batch, rng["data"]), args, rng, step)
+        real = ds.sample(args.batch, rng["data"])
+        stats = pgan.train_step(nets, opts, real.float() / 255 if ds.kind == "images" else real, args, rng, step)
         assert stats["grad_g_norm"] > 0  # computed, not applied
     after = nets["G"].state_dict()
     assert after.keys() == built.keys() and all(torch.equal(after[k], built[k]) for k in built)
