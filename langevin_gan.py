@@ -63,6 +63,7 @@ import torch.nn.functional as F
 import common
 import data as datasets
 import metrics
+import plots
 
 PRESETS = {
     "points": dict(z_dim=2, batch=500, lr_g=1e-3, blur=0.0),  # VEEGAN protocol's batch and hidden sizes [I]
@@ -369,14 +370,14 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 def write_level_lines(path: str, samples: np.ndarray, nets: dict, run: common.Run, args, step: int) -> None:
     """Fig. 1a-c: density of the samples with D's level lines 0.1, ..., 0.9 drawn white."""
-    ds, extent, res = run.ds, common.plot_extent(run.ds), 160
+    ds, extent, res = run.ds, plots.plot_extent(run.ds), 160
     with torch.no_grad():  # D's logit (or a WGAN critic's value) over the plane, row 0 = top
-        level = nets["D"](run.to_model(torch.as_tensor(common.plane_grid(extent, res))).to(run.device))
+        level = nets["D"](run.to_model(torch.as_tensor(plots.plane_grid(extent, res))).to(run.device))
     level = level.reshape(res, res).cpu().numpy()
     level = ((level - level.min()) / max(level.max() - level.min(), 1e-12) if args.loss == "wgan"  # onto [0, 1]
              else 1 / (1 + np.exp(-level)))
     title = f"{args.noise}, {args.dataset}, step {step}"
-    common.write_png(path, common.scalar_map(common.density_map(samples, extent), extent, title, ds.centers,
+    plots.write_png(path, plots.scalar_map(plots.density_map(samples, extent), extent, title, ds.centers,
                                              contours=level, colorbar="sample density (log)",
                                              legend=[((255, 255, 255), "D = 0.1, 0.2, ..., 0.9 (levels D reaches)")]))
 
@@ -397,18 +398,18 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     if ds.kind == "points" and ds.shape == (2,):
         write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets, run, args, args.steps)
     if noise_rows:
-        common.write_png(os.path.join(run_dir, "noise_level.png"), common.line_plot(
+        plots.write_png(os.path.join(run_dir, "noise_level.png"), plots.line_plot(
             {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t"))
     if ds.kind == "points":
-        common.write_mixture_pictures(run, rows, None, args.noise)
+        plots.write_mixture_pictures(run, rows, None, args.noise)
         return
     images = samples[:100]
     if args.conditional:  # row k: ten samples asked for digit k
         images = np.concatenate([images[k::10][:10] for k in range(10)])
-    common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, images, nrow=10))
+    plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, images, nrow=10))
     if rows and "class_shares" in rows[-1]:
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
             rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.noise}"))
 
 

@@ -73,6 +73,7 @@ import torch.nn.functional as F
 import common
 import data as datasets
 import metrics
+import plots
 
 # Paper settings per network family; [V] stated in the paper, [I] our choice where it is silent.
 PRESETS = {
@@ -298,25 +299,25 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     G, D, ds, run_dir = nets["G"], nets["D"], run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if ds.kind == "images":
-        common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
+        plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
     elif ds.shape[0] > 1:
         centers = ds.centers[:, :2] if ds.centers is not None else None
-        common.write_png(os.path.join(run_dir, "samples.png"), common.heatmap(
-            samples[:, :2], common.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}{common.view_note(ds)}", centers))
+        plots.write_png(os.path.join(run_dir, "samples.png"), plots.heatmap(
+            samples[:, :2], plots.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}{plots.view_note(ds)}", centers))
     if rows and "emd" in rows[0]:
         curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
-        common.write_png(os.path.join(run_dir, "emd_curve.png"), common.line_plot(
+        plots.write_png(os.path.join(run_dir, "emd_curve.png"), plots.line_plot(
             curve, f"EMD, {args.prior} prior", "generator step", "EMD", hlines={"data floor": args.emd_floor}))
     if args.z_dim == 2:  # Fig. 3: the latent square coloured by the score s(z)
         axis = torch.linspace(-1, 1, 200)
         zz = torch.stack(torch.meshgrid(axis.flip(0), axis, indexing="ij")[::-1], -1).reshape(-1, 2)
         s = prior_scores(G, D, zz.to(run.device)).cpu().numpy().reshape(200, 200)
         ranks = s.argsort(None).argsort().reshape(s.shape) / (s.size - 1)
-        common.write_png(os.path.join(run_dir, "prior_map.png"),
-                         common.scalar_map(ranks, (-1, 1, -1, 1), "latent square, z in U(-1, 1)^2",
+        plots.write_png(os.path.join(run_dir, "prior_map.png"),
+                         plots.scalar_map(ranks, (-1, 1, -1, 1), "latent square, z in U(-1, 1)^2",
                                            colorbar="rank of s(z)"))
     if rows and "class_shares" in rows[-1]:
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
             rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.prior} prior"))
 
 

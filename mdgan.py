@@ -73,6 +73,7 @@ import torch.nn.functional as F
 import common
 import data as datasets
 import metrics
+import plots
 
 PRESETS = {
     "points": dict(z_dim=2, batch=500, lr=1e-3),  # VEEGAN protocol's networks and optimiser, z 2 [I]
@@ -270,7 +271,7 @@ def missing_modes(nets, ds, args, to_model, device) -> dict:
         curves[f"sigma {sigma:g}"] = (metrics.THRESHOLDS.tolist(), r["curve"])
         print(f"third-party D, sigma {sigma:g}: {r['missing']} of {r['test_n']} test images above "
               f"{args.tpd_threshold:g} (mean P(real) {r['mean_p_real']:.3f})")
-    common.write_png(os.path.join(args.out, "missing_modes.png"), common.line_plot(curves,
+    plots.write_png(os.path.join(args.out, "missing_modes.png"), plots.line_plot(curves,
                          f"{args.variant}: test images with D*(t) > threshold", "threshold", "count"))
     return {**out, "missing_threshold": args.tpd_threshold, "missing_test_n": len(test), "tpd_steps": args.tpd_steps}
 
@@ -281,14 +282,14 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if ds.kind == "points":
-        common.write_mixture_pictures(run, rows, samples[:, :2] if samples.shape[1] >= 2 else None, args.variant)
+        plots.write_mixture_pictures(run, rows, samples[:, :2] if samples.shape[1] >= 2 else None, args.variant)
         return
-    common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
+    plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
     if rows and "class_shares" in rows[-1]:
-        common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
             rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.variant}"))
         steps = [r["step"] for r in rows]
-        common.write_png(os.path.join(run_dir, "scores.png"), common.line_plot(
+        plots.write_png(os.path.join(run_dir, "scores.png"), plots.line_plot(
             {"MODE score": (steps, [r["mode_score"] for r in rows]), "Inception score": (steps, [r["inception_score"] for r in rows])},
             f"{args.variant} on {args.dataset}", "step", "score"))
     if "E" in nets:
@@ -297,8 +298,8 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         with torch.no_grad():
             nets["G"].eval(), nets["E"].eval()
             rec = nets["G"](nets["E"](real))
-        common.write_png(os.path.join(run_dir, "reconstructions.png"),
-                         common.image_grid(torch.cat([real, rec]).cpu().numpy(), nrow=16))
+        plots.write_png(os.path.join(run_dir, "reconstructions.png"),
+                         plots.image_grid(torch.cat([real, rec]).cpu().numpy(), nrow=16))
 
 
 # ----------------------------------------------------------------------------- main

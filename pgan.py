@@ -65,6 +65,7 @@ import torch.nn as nn
 import common
 import data as datasets
 import metrics
+import plots
 
 PRESETS = {
     "points": dict(z_dim=2, batch=500, lr=1e-3, lrelu_slope=0.2),  # the authors' follow-up toy [I]
@@ -423,22 +424,22 @@ def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: in
     os.makedirs(os.path.dirname(path), exist_ok=True)
     if ds.kind == "points":
         centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
-        title = f"{args.loss}, {args.dataset}, step {step}{common.view_note(ds)}"
-        common.write_png(path, common.heatmap(samples[:, :2], common.plot_extent(ds), title, centers, size=size))
+        title = f"{args.loss}, {args.dataset}, step {step}{plots.view_note(ds)}"
+        plots.write_png(path, plots.heatmap(samples[:, :2], plots.plot_extent(ds), title, centers, size=size))
     else:
         side = max(1, size // 60)
-        common.write_png(path, common.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
+        plots.write_png(path, plots.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
 
 
 def write_landscape(nets, run: common.Run, args, samples: np.ndarray, res: int = 160) -> None:
     """Fig. 4: the discriminator's score over the plane (PGAN: L(h(x)); LSGAN: D(x) clipped to
     [0, 1]), real points white, generated points red; the values go to landscape.npy."""
-    extent, real = common.plot_extent(run.ds), run.reference.real
-    plane = torch.as_tensor(common.plane_grid(extent, res)).to(run.device)
+    extent, real = plots.plot_extent(run.ds), run.reference.real
+    plane = torch.as_tensor(plots.plane_grid(extent, res)).to(run.device)
     values = discriminator_view(nets, torch.as_tensor(real, dtype=torch.float32).to(run.device), [plane], args)[3]
     values = values.clamp(0, 1).reshape(res, res).cpu().numpy()
     np.save(os.path.join(run.dir, "landscape.npy"), values)
-    common.write_png(os.path.join(run.dir, "landscape.png"), common.scalar_map(
+    plots.write_png(os.path.join(run.dir, "landscape.png"), plots.scalar_map(
         values, extent, f"{args.loss}: D over the plane", marks=real[:500], marks2=samples[:500],
         colorbar="L(h(x))" if args.loss == "pgan" else "D(x), clipped", legend=[((255, 255, 255), "real"), ((230, 30, 30), "generated")]))
 
@@ -447,7 +448,7 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     """samples.png, landscape.png (Fig. 4, 2-D points), likelihood.png (scores per epoch above the
     samples of four epochs), hist.png (bottleneck histograms of real and fake at those epochs),
     gradients.png (mean, variance, norm of G's and D's gradients per epoch), class_hist.png."""
-    ds, run_dir, picture = run.ds, run.dir, lambda name, pixels: common.write_png(os.path.join(run.dir, name), pixels)
+    ds, run_dir, picture = run.ds, run.dir, lambda name, pixels: plots.write_png(os.path.join(run.dir, name), pixels)
     write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
     if ds.kind == "points" and ds.shape == (2,):
         write_landscape(nets, run, args, samples)
@@ -458,26 +459,26 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     chosen = sorted({rows[int(i)]["step"] for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})
     picked = [r for r in rows if r["step"] in chosen]
     name = "likelihood L(h)" if args.loss == "pgan" else "D(x)"
-    plot = common.line_plot({"real": (epochs, [r["score_real"] for r in rows]), "fake": (epochs, [r["score_fake"] for r in rows])},
+    plot = plots.line_plot({"real": (epochs, [r["score_real"] for r in rows]), "fake": (epochs, [r["score_fake"] for r in rows])},
                             f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
     snapshots = [(path, f"epoch {r['epoch']:g}") for r in picked
                  if os.path.isfile(path := os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"))]
     if snapshots:  # the curve above the samples of the chosen epochs
-        plot = common.tile([plot, common.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])], 1)
+        plot = plots.tile([plot, plots.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])], 1)
     picture("likelihood.png", plot)
     centres = lambda edges: list((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2)  # noqa: E731
-    picture("hist.png", common.tile([common.line_plot(
+    picture("hist.png", plots.tile([plots.line_plot(
         {"real": (centres(r["hist_edges"]), r["hist_real"]), "fake": (centres(r["hist_edges"]), r["hist_fake"])},
         f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)) for r in picked], len(picked)))
     panels = []
     for stat in ("mean", "var", "norm"):  # variance and norm on a log scale
         value = (lambda v: v) if stat == "mean" else (lambda v: math.log10(max(v, 1e-30)))
         series = {who: (epochs, [value(r[f"train_grad_{who.lower()}_{stat}"]) for r in rows]) for who in ("G", "D")}
-        panels.append(common.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
+        panels.append(plots.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
                                        stat if stat == "mean" else f"log10 {stat}", size=(480, 320)))
-    picture("gradients.png", common.tile(panels, 3))
+    picture("gradients.png", plots.tile(panels, 3))
     if "class_shares" in rows[-1]:
-        picture("class_hist.png", common.histogram_picture(rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
+        picture("class_hist.png", plots.histogram_picture(rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
 
 
 # ----------------------------------------------------------------------------- main

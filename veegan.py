@@ -71,6 +71,7 @@ import torch.nn.functional as F
 import common
 import data as datasets
 import metrics
+import plots
 
 PRESETS = {
     "points": dict(z_dim=254, batch=500, lr=1e-3, hidden=128),  # official notebook [V]
@@ -263,16 +264,16 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if ds.kind == "images":
-        common.write_png(os.path.join(run_dir, "samples.png"), common.image_picture(ds, samples[:64]))
+        plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
         if rows and "class_shares" in rows[-1]:
-            common.write_png(os.path.join(run_dir, "class_hist.png"), common.histogram_picture(
+            plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
                 rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.method}"))
         return
     if ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
         view = np.stack([samples[:, :ds.noise_dims].mean(1), samples[:, ds.noise_dims:].mean(1)], 1)
     else:
         view = samples[:, :2] if samples.shape[1] >= 2 else None
-    common.write_mixture_pictures(run, rows, view, args.method)
+    plots.write_mixture_pictures(run, rows, view, args.method)
 
 
 def write_ivom(G, ds, args, run_dir: str) -> dict:
@@ -283,7 +284,7 @@ def write_ivom(G, ds, args, run_dir: str) -> dict:
                                                       args.ivom_restarts, seed=args.seed)
     shown = min(16, len(images))  # first row: test images; second row: the best G(z) for each
     rows = np.concatenate([images[:shown].numpy(), best[:shown]])
-    common.write_png(os.path.join(run_dir, "ivom.png"), common.image_grid(rows, nrow=shown))
+    plots.write_png(os.path.join(run_dir, "ivom.png"), plots.image_grid(rows, nrow=shown))
     return {"ivom_mse": float(errors.mean()), "ivom_mse_std": float(errors.std()), "ivom_n": len(errors),
             "ivom_steps": args.ivom_steps, "ivom_restarts": args.ivom_restarts}
 

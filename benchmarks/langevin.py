@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "langevin_gan.py")
 ARMS = ["none", "sgld", "cc", "none+blur", "cc+blur"]
@@ -121,7 +121,7 @@ def main(argv=None) -> None:
                 if os.path.isfile(path):
                     pictures.append(path)
                     captions.append(f"{data} {arm} seed 0" if picture == "samples.png" else "")
-        common.write_png(name + ".png", common.tile(pictures, 2, captions))
+        plots.write_png(name + ".png", plots.tile(pictures, 2, captions))
         print(f"wrote {name}.png")
     if len(eps_list) > 1:  # the sweep: one row per data set and arm, one column per eps
         rows = []

@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, settings_suffix, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "masked_weighted_gan.py")
 ARMS = {"constant": ["--prior", "constant"], "masked": ["--prior", "masked"], "weighted": ["--prior", "weighted"]}
@@ -72,7 +72,7 @@ def table(args, extra: list[str]) -> None:
     header = ("| prior | final EMD (mean ± std) | floor | n | modes /8 | HQ % | KL | best EMD during training | "
               "paper EMD | final EMD per seed |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     write_outputs(name, header, rows, summary, args)
-    common.write_png(name + "_curves.png", common.line_plot(curves, f"ring, {args.loss}{' ' + args.tag if args.tag else ''}: EMD over training ({args.seeds} seeds)",
+    plots.write_png(name + "_curves.png", plots.line_plot(curves, f"ring, {args.loss}{' ' + args.tag if args.tag else ''}: EMD over training ({args.seeds} seeds)",
                          "generator step", "EMD", hlines={"data floor": floor}))
 
 
@@ -95,7 +95,7 @@ def rates(args, extra: list[str]) -> None:
     write_outputs(name, header, rows, summary, args)
     emd = np.array([summary[str(r)]["emd"] for r in grid])
     floor = float(np.mean([summary[str(r)]["emd_floor"] for r in grid]))
-    common.write_png(name + ".png", common.line_plot({"masked prior": (grid, emd.mean(1), emd.std(1))},
+    plots.write_png(name + ".png", plots.line_plot({"masked prior": (grid, emd.mean(1), emd.std(1))},
                          f"ring, {args.loss}: final EMD against masking rate ({args.seeds} seeds)", "masking rate r",
                          "EMD", hlines={"data floor": floor}))
 
@@ -149,14 +149,14 @@ def arc(args, extra: list[str]) -> None:
                                    kept_angle_mean=float(np.degrees(np.angle(np.exp(1j * np.radians(angle[kept])).mean()))))
         rows.append(f"| {seed} | {f_uniform['modes']} | {f_uniform['emd']:.3f} | {f_masked['modes']} | {f_masked['emd']:.3f} | "
                     f"{r2:.2f} | {tilt:.0f}° | {summary[f's{seed}']['kept_angle_mean']:.0f}° |")
-        pictures += [common.heatmap(points, extent, f"seed {seed}: G(z), z uniform", ds.centers),
-                     common.heatmap(points[kept], extent, f"seed {seed}: the top {run_args.rate:g} by score", ds.centers)]
+        pictures += [plots.heatmap(points, extent, f"seed {seed}: G(z), z uniform", ds.centers),
+                     plots.heatmap(points[kept], extent, f"seed {seed}: the top {run_args.rate:g} by score", ds.centers)]
     header = ("| seed | modes, G under the uniform prior | EMD | modes, masked prior | EMD | R² of the score as a plane "
               "over G's samples | direction of the plane's rise | mean angle of the kept samples |\n"
               "| --- | --- | --- | --- | --- | --- | --- | --- |")
     name = os.path.join(args.results, f"masked_weighted_arc_{args.loss}{'-' + args.tag if args.tag else ''}")
     write_outputs(name, header, rows, summary, args)
-    common.write_png(name + ".png", common.tile(pictures, 2))
+    plots.write_png(name + ".png", plots.tile(pictures, 2))
     print(f"wrote {name}.png")
 
 

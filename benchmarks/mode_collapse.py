@@ -52,7 +52,7 @@ import time
 
 import numpy as np
 
-from runner import ROOT, common, mean_std, run_all, settings_suffix
+from runner import ROOT, common, plots, mean_std, run_all, settings_suffix
 
 sys.path.insert(0, ROOT)
 import data as datasets  # noqa: E402
@@ -214,11 +214,11 @@ def heatmaps(runs: list[dict], args, path: str) -> bool:
         pad = 0.15 * float(np.max(hi - lo))
         extent = (lo[0] - pad, hi[0] + pad, lo[1] - pad, hi[1] + pad)
         for i, (r, f) in enumerate(zip(firsts, files)):
-            pictures.append(common.heatmap(np.load(f), extent, r["method"], ds.centers, size=220))
+            pictures.append(plots.heatmap(np.load(f), extent, r["method"], ds.centers, size=220))
             captions.append(f"{data}, seed 0" if i == 0 else "")
         columns = max(columns, len(firsts))
     if pictures:
-        common.write_png(path, common.tile(pictures, columns, captions))
+        plots.write_png(path, plots.tile(pictures, columns, captions))
     return bool(pictures)
 
 

@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, write_outputs
 
 SCRIPT = os.path.join(ROOT, "pgan.py")
 LOSSES = ["pgan", "lsgan"]
@@ -225,7 +225,7 @@ def main(argv=None) -> None:
                   os.path.join(d, pic))
                  for a, dirs in runs.items() for seed, d in enumerate(dirs[shown]) for i, pic in enumerate(pictures)]
         columns = {"toy": 2, "curves": 2, "readings": args.seeds, "table": len(cells)}.get(exp, 1)
-        common.write_png(name + ".png", common.tile([path for _, path in cells], columns,
+        plots.write_png(name + ".png", plots.tile([path for _, path in cells], columns,
                         [c for c, _ in cells]))
         print(f"wrote {name}.png")
 

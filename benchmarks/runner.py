@@ -18,6 +18,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
+import plots  # noqa: E402
 
 
 def _run_script(script: str, argv: list[str], log_path: str) -> None:

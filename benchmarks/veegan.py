@@ -25,7 +25,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, settings_suffix, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "veegan.py")
 METHODS = ["veegan", "ali", "gan"]
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     write_outputs(os.path.join(args.results, args.name), header, rows, summary, args)
     for data, logs in curves.items():
         for key, what, paper_index in (("modes", "modes captured", 0), ("hq", "high-quality share (%)", 1)):
-            common.write_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"), common.line_plot({m: curve(runs_logs, key) for m, runs_logs in logs.items()},
+            plots.write_png(os.path.join(args.results, f"{args.name}_{data}_{key}.png"), plots.line_plot({m: curve(runs_logs, key) for m, runs_logs in logs.items()},
                                  f"{data}: {what} over training ({args.seeds} seeds)", "iteration", key,
                                  {f"paper {m}": PAPER[(data, m)][paper_index] for m in logs}))
         write_loss_curves(os.path.join(args.results, f"{args.name}_{data}_losses.png"), logs, seeds)
@@ -107,10 +107,10 @@ def write_loss_curves(path: str, logs: dict, seeds) -> None:
             series = {f"seed {seed}": ([r["step"] for r in rows if key in r], [r[key] for r in rows if key in r])
                       for seed, rows in zip(seeds, runs_logs) if any(key in r for r in rows)}
             if series:
-                panels.append(common.line_plot(series, f"{method}: {what}", "iteration", key.removeprefix("train_"),
+                panels.append(plots.line_plot(series, f"{method}: {what}", "iteration", key.removeprefix("train_"),
                                                size=(560, 360)))
     if panels:
-        common.write_png(path, common.tile(panels, 3))
+        plots.write_png(path, plots.tile(panels, 3))
         print(f"wrote {path}")
 
 

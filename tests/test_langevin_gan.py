@@ -9,6 +9,7 @@ import torch
 
 import common
 import data
+import plots
 import langevin_gan as lg
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
@@ -180,7 +181,7 @@ def test_conditional_mnist_writes_the_digit_grid_and_label_accuracy(tmp_path, sh
     assert 0 <= final["label_accuracy"] <= 1
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
     assert len(rows[-1]["label_accuracy_per_digit"]) == 10
-    assert common.read_png(os.path.join(out, "samples.png")).shape == (302, 302)  # 10 x 10 digits
+    assert plots.read_png(os.path.join(out, "samples.png")).shape == (302, 302)  # 10 x 10 digits
     with pytest.raises(common.UserError, match="labelled image set"):
         run(tmp_path, "--conditional", name="bad")
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 import common
+import plots
 import pgan
 from conftest import ROOT, bench
 
@@ -219,4 +220,4 @@ def test_probe_benchmark_on_points(tmp_path, capsys):
     assert "| ring | pgan frozen |" in table and "| ring | lsgan frozen |" in table
     summary = json.loads((tmp_path / "res" / "pgan_probe.json").read_text())["results"]["ring"]
     assert len(summary["pgan frozen"]["per_epoch"]["overlap"]) == 2
-    assert common.read_png(str(tmp_path / "res" / "pgan_probe.png")).ndim == 3
+    assert plots.read_png(str(tmp_path / "res" / "pgan_probe.png")).ndim == 3
