@@ -129,8 +129,9 @@ def default_data_dir() -> str:
 
 
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None,
-                    eval_every: str = "steps/10") -> None:
-    """The flags every script shares, with the script's own defaults (eval_every: its rule, for --help)."""
+                    eval_every: str = "steps/10", emd_n: int | None = 1000) -> None:
+    """The flags every script shares, with the script's own defaults (eval_every: its rule, for
+    --help; emd_n None: as many as --eval-n)."""
     g = parser.add_argument_group("common")
     g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
@@ -146,6 +147,9 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
     g.add_argument("--eval-every", type=int, default=None, help=f"evaluate every N steps (default: {eval_every})")
     g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
+    g.add_argument("--emd-n", type=int, default=emd_n, help="samples for the EMD and its data floor"
+                   + ("" if emd_n else " (default eval-n)"))
+    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):

@@ -94,8 +94,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--clip", type=float, default=0.01, help="--loss wgan: weight clip")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (default 2,500 points, else 2,000)")
-    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
-    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     common.preset_help(p, PRESETS)
     return p
 
@@ -401,16 +399,10 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         plots.write_png(os.path.join(run_dir, "noise_level.png"), plots.line_plot(
             {"mean I_t": ([r[0] for r in noise_rows], [r[1] for r in noise_rows])},
             f"{args.noise}: noise level of D's Langevin steps", "step", "mean I_t"))
-    if ds.kind == "points":
-        plots.write_mixture_pictures(run, rows, None, args.noise)
-        return
-    images = samples[:100]
+    shown = None if ds.kind == "points" else samples[:100]  # 2-D points: samples.png has the level lines
     if args.conditional:  # row k: ten samples asked for digit k
-        images = np.concatenate([images[k::10][:10] for k in range(10)])
-    plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, images, nrow=10))
-    if rows and "class_shares" in rows[-1]:
-        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
-            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.noise}"))
+        shown = np.concatenate([shown[k::10][:10] for k in range(10)])
+    plots.write_run_pictures(run, rows, shown, args.noise, nrow=10)
 
 
 # ----------------------------------------------------------------------------- main

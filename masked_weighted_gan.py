@@ -87,7 +87,7 @@ TOY_LOSS = {"wgan": dict(n_critic=5, lr=1e-4, lr_d=1e-3), "gan": dict(n_critic=1
 
 def build_parser() -> argparse.ArgumentParser:
     p = common.script_parser(__doc__)
-    common.add_common_args(p, dataset="ring", steps=1000, batch=None, eval_every="steps/5")
+    common.add_common_args(p, dataset="ring", steps=1000, batch=None, eval_every="steps/5", emd_n=None)
     g = p.add_argument_group("method")
     g.add_argument("--prior", default="weighted", choices=["constant", "masked", "weighted"], help="training prior")
     g.add_argument("--sample-prior", default="train", choices=["train", "constant", "masked", "weighted"],
@@ -107,8 +107,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="optimiser of both nets")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension k")
     g.add_argument("--eval-n", type=int, default=2000, help="samples per evaluation")
-    g.add_argument("--emd-n", type=int, default=None, help="samples for the EMD and its data floor (default eval-n)")
-    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     common.preset_help(p, {**PRESETS, **{f"mlp+{loss}": preset for loss, preset in TOY_LOSS.items()}})
     return p
 
@@ -295,15 +293,12 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
-    """samples.png (Fig. 2 heatmap or an image grid), prior_map.png (Fig. 3), emd_curve.png, class_hist.png (Fig. 6)."""
+    """samples.png (Fig. 2 heatmap or an image grid), mode_hist.png and curves.png, class_hist.png (Fig. 6),
+    emd_curve.png, prior_map.png (Fig. 3)."""
     G, D, ds, run_dir = nets["G"], nets["D"], run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-    if ds.kind == "images":
-        plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
-    elif ds.shape[0] > 1:
-        centers = ds.centers[:, :2] if ds.centers is not None else None
-        plots.write_png(os.path.join(run_dir, "samples.png"), plots.heatmap(
-            samples[:, :2], plots.plot_extent(ds), f"{args.prior} prior, {args.loss}, step {args.steps}{plots.view_note(ds)}", centers))
+    shown = samples[:64] if ds.kind == "images" else samples[:, :2] if ds.shape[0] > 1 else None
+    plots.write_run_pictures(run, rows, shown, f"{args.prior} prior, {args.loss}")
     if rows and "emd" in rows[0]:
         curve = {"emd": ([r["step"] for r in rows], [r["emd"] for r in rows])}
         plots.write_png(os.path.join(run_dir, "emd_curve.png"), plots.line_plot(
@@ -316,9 +311,6 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
         plots.write_png(os.path.join(run_dir, "prior_map.png"),
                          plots.scalar_map(ranks, (-1, 1, -1, 1), "latent square, z in U(-1, 1)^2",
                                            colorbar="rank of s(z)"))
-    if rows and "class_shares" in rows[-1]:
-        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
-            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.prior} prior"))
 
 
 # ----------------------------------------------------------------------------- main

@@ -100,11 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate of every network")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
-    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--noise-std", type=float, nargs="+", default=[3.5, 4.0], help="input noise of the third-party D (paper 3.5, 4.0)")
     g.add_argument("--tpd-steps", type=int, default=2000, help="updates of the third-party D after training (images; 0 = off)")
     g.add_argument("--tpd-threshold", type=float, default=0.95, help="D*(t) above this marks test sample t as on a missing mode")
-    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     common.preset_help(p, PRESETS)
     return p
 
@@ -281,20 +279,16 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     reconstructions.png (real images above G(E(x)))."""
     ds, run_dir = run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
-    if ds.kind == "points":
-        plots.write_mixture_pictures(run, rows, samples[:, :2] if samples.shape[1] >= 2 else None, args.variant)
-        return
-    plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
-    if rows and "class_shares" in rows[-1]:
-        plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
-            rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.variant}"))
+    shown = samples[:64] if ds.kind == "images" else samples[:, :2] if samples.shape[1] >= 2 else None
+    plots.write_run_pictures(run, rows, shown, args.variant)
+    if rows and "mode_score" in rows[-1]:
         steps = [r["step"] for r in rows]
         plots.write_png(os.path.join(run_dir, "scores.png"), plots.line_plot(
             {"MODE score": (steps, [r["mode_score"] for r in rows]), "Inception score": (steps, [r["inception_score"] for r in rows])},
             f"{args.variant} on {args.dataset}", "step", "score"))
-    if "E" in nets:
-        shown = ds.test_images if ds.test_images is not None else ds.array  # a user's images have no test split
-        real = run.to_model(shown[:16].float()).to(run.device)
+    if "E" in nets and ds.kind == "images":
+        held_out = ds.test_images if ds.test_images is not None else ds.array  # a user's images have no test split
+        real = run.to_model(held_out[:16].float()).to(run.device)
         with torch.no_grad():
             nets["G"].eval(), nets["E"].eval()
             rec = nets["G"](nets["E"](real))

@@ -2,11 +2,9 @@
 
 Eghbal-zadeh & Widmer, "Probabilistic Generative Adversarial Networks", 2017 (arXiv 1708.01886).
 D is an encoder h(x) to a small bottleneck plus a diagonal GMM fitted to the embeddings of the
-*real* samples only; its likelihood L(h) is "interpreted as the probability of being an embedding
-of a real image", and both players minimise least squares losses on it ("a least squares form
-similar to LSGAN"). Each D minibatch is one round of the paper's EM view: fit the GMM to the real
-embeddings (E), then update the encoder with the fitted parameters held constant (M).
-
+*real* samples only; its likelihood L(h), "the probability of being an embedding of a real image",
+enters least squares losses "similar to LSGAN". Each D minibatch is one round of the paper's EM
+view: fit the GMM to the real embeddings (E), then update the encoder with the fit held constant (M).
 Equations 1-7 are blank in every available copy and no code was published; from the text:
 
     (5) L_D = 1/2 E_x[(L(h(x)) - 1)^2] + 1/2 E_z[L(h(G(z)))^2]                          [R]
@@ -15,46 +13,40 @@ Equations 1-7 are blank in every available copy and no code was published; from 
 
 Choices ([V] paper, [R] reconstruction, [I] ours; evidence in README.md, "Probabilistic GAN"):
 * L is eq. 7's density itself [V]; it can exceed 1. `--peak-normalised` (ours) divides it by its
-  peak (for K > 1 the mean-shift fixed point) and does not train: D squeezes the real embeddings to
-  the variance floor, the fakes land ~200 sigma out and G's gradient is 0.
-* The GMM is fitted under no_grad (constants in both losses): K = 1 in closed form, K > 1 by
-  `--em-iters` log-space EM iterations warm-started from the previous batch, variances floored at
-  `--var-floor`. The G step refits it on the same pass's real embeddings [I].
-* BN after every encoder layer [V]; real and fake pass the encoder as one batch in both steps, since
-  separately each would be standardised alike and L could not tell them apart [I]. Order layer ->
-  BN -> LReLU, Lasagne's batch_norm [V] (`--layer-order act-bn` for the other).
-* LReLU slope 0.6 on images, 0.2 on points [I]: the MNIST tables name none, and it decides whether
-  PGAN trains (at 0.2-0.4 the fakes are often squeezed into a spike ~5 sigma out, L ~ 1e-6).
-* `--generator-loss log` (ours): -log L(h(G(z))) in place of eq. 6. `--loss lsgan`: the LSGAN
-  baseline, the same encoder and a linear unit on the bottleneck (no logits: its scores are unbounded).
-* Networks [V appendix A.1; 4x4 stride-2 kernels ours]: MNIST G z -> dense 1024 -> dense 128*7*7 ->
-  deconv 64 -> deconv 1, BN and LReLU each, sigmoid; encoder conv 64 -> conv 128 -> dense 1024 ->
-  dense bottleneck. 32x32 RGB: the appendix's DCGAN pair with the same dense head. z ~ N(0, I_100)
-  [V/I], Adam lr 1e-4 [V], beta1 0.5 [I], batch 64 [I], PyTorch's init [I] (`--init`). No BN on G's
-  output before the sigmoid (`--output-bn` for the appendix's). Points [I]: 2 x 128 MLPs, z ~ N(0,
-  I_2), Adam 1e-3, batch 500, no BN (`--encoder-bn` for the appendix's rows).
-* `--dataset star`: section 4.2's five rotated Gaussians (std 1 and 0.1; the paper gives no numbers).
-* An epoch is one pass over the training images (`--epoch-steps` for mixtures, 300), and every
-  per-epoch statistic the paper plots is logged each epoch. `--freeze-generator` keeps G at its
-  initialisation, BN statistics included (Fig. 2 right, 6); `--freeze-epochs K` frees it after K
-  epochs (Fig. 5); `--freeze-after K` fixes it after K. While frozen G's gradient is logged, not
-  applied. One D step (E and M) per iteration, then `--g-steps` G steps (1 [I]).
+  peak (for K > 1 the mean-shift fixed point); in our runs that reading does not train.
+* The GMM is fitted under no_grad: K = 1 in closed form, K > 1 by `--em-iters` log-space EM
+  iterations warm-started from the last batch, variances floored at `--var-floor`. The G step
+  refits it on its own pass's real embeddings [I].
+* BN after every encoder layer [V]; real and fake pass the encoder as one batch, since apart each
+  would be standardised alike and L could not tell them apart [I]. Layer -> BN -> LReLU, as
+  Lasagne's batch_norm orders it [V] (`--layer-order act-bn` for the other).
+* LReLU slope 0.6 on images, 0.2 on points [I]: the MNIST tables name none, and on MNIST the
+  slope decides whether PGAN trains.
+* `--generator-loss log` (ours): -log L(h(G(z))) for eq. 6. `--loss lsgan`: the LSGAN baseline,
+  the same encoder and a linear unit on the bottleneck (no logits: its scores are unbounded).
+* Networks: appendix A.1's [V] (`image_networks`), with 4x4 stride-2 kernels, PyTorch's init
+  (`--init`) and no BN before G's sigmoid (`--output-bn`) [I]; z ~ N(0, I_100), Adam lr 1e-4 [V],
+  beta1 0.5, batch 64 [I]. Points [I]: 2 x 128 MLPs, z ~ N(0, I_2), Adam 1e-3, batch 500, no BN
+  (`--encoder-bn`). `--dataset star`: section 4.2's five rotated Gaussians (their sizes ours).
+* An epoch is one pass over the images (`--epoch-steps`, 300 for mixtures); every statistic the
+  paper plots per epoch is logged per epoch. `--freeze-generator` keeps G at its initialisation,
+  BN statistics included (Fig. 2 right, 6); `--freeze-epochs K` frees it after K epochs (Fig. 5),
+  `--freeze-after K` fixes it after K; a frozen G's gradient is logged, not applied. One D step
+  (E and M), then `--g-steps` G steps (1 [I]).
 
 Run:
-    python pgan.py                          # the 2-D toy (star of 5 rotated Gaussians), 3,000 steps (< 1 min CPU)
+    python pgan.py                          # the 2-D star of 5 rotated Gaussians, 3,000 steps (< 1 min CPU)
     python pgan.py --loss lsgan             # the LSGAN baseline, same networks
     python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620   # Fig. 2, 10 epochs
-    python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620 --freeze-generator
     python benchmarks/pgan.py readings -- --data-dir ../shared/data/mnist-5k   # the readings, 5 seeds each
-    python benchmarks/pgan.py table         # ring and grid, PGAN vs LSGAN, 5 seeds (README)
-    python benchmarks/pgan.py toy | curves | gradients | probe   # Fig. 4, 2, 5, 6 for both losses
-Headline (README.md "Probabilistic GAN" has the tables, pictures and commands): on mnist-5k, 10 epochs,
-G keeps its gradient and >= 9 classes in 5 of 5 seeds; on the ring PGAN finds no mode in any seed
+    python benchmarks/pgan.py table | toy | curves | gradients | probe   # ring/grid table; Fig. 4, 2, 5, 6
+Headline (README.md "Probabilistic GAN" has the tables and pictures): on mnist-5k, 10 epochs, G
+keeps its gradient and >= 9 classes in 5 of 5 seeds; on the ring PGAN finds no mode in any seed
 (LSGAN of the same networks: 7.6 of 8)."""
 from __future__ import annotations
 
 import argparse
-import contextlib
+import copy
 import math
 import os
 
@@ -84,11 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--var-floor", type=float, default=1e-4, help="lower bound of every fitted variance")
     g.add_argument("--generator-loss", default="ls", choices=["ls", "log"], help="G's loss: eq. 6 (ls) or -log L(h(G(z))) (ours)")
     g.add_argument("--peak-normalised", action="store_true", help="L = density / its peak (a reading of ours; it does not train)")
-    g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"],
-                   help="'Layer (LReLu) + BN': Lasagne's batch_norm, BN then LReLU (bn-act), or LReLU then BN")
+    g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"], help="'Layer (LReLu) + BN': BN then LReLU, or LReLU then BN")
     g.add_argument("--lrelu-slope", type=float, default=None, help="negative slope of every LReLU (the MNIST table gives none)")
-    g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"],
-                   help="weights: PyTorch's default, Glorot uniform with zero biases (Lasagne's), or N(0, 0.02)")
+    g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"], help="PyTorch's, Lasagne's Glorot, or N(0, 0.02) weights")
     g.add_argument("--g-steps", type=int, default=1, help="generator steps per iteration")
     g = p.add_argument_group("training")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
@@ -102,9 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--freeze-after", type=int, default=0, help="update G only in its first this many epochs (0: always; Fig. 6, ours)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
-    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--hist-bins", type=int, default=40, help="bins of the real/fake bottleneck histograms")
-    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     common.preset_help(p, PRESETS)
     return p
 
@@ -112,40 +100,31 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- networks
 
 def row(layer: nn.Module, width: int, args, norm=nn.BatchNorm1d) -> list[nn.Module]:
-    """One row "Layer (..., LReLu) + BN" of the appendix's tables. In Lasagne, whose notation the
-    tables use, batch_norm(layer) moves the layer's nonlinearity behind the BN it inserts: layer ->
-    BN -> LReLU (`--layer-order bn-act`); `act-bn` is LReLU -> BN."""
+    """One row "Layer (..., LReLu) + BN" of the appendix's tables: Lasagne's batch_norm(layer) moves the
+    layer's nonlinearity behind its BN, layer -> BN -> LReLU (`--layer-order bn-act`); `act-bn` swaps them."""
     act = nn.LeakyReLU(args.lrelu_slope)
     return [layer, norm(width), act] if args.layer_order == "bn-act" else [layer, act, norm(width)]
 
 
-def mnist_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
-    """Appendix A.1, MNIST: dense + deconv generator with a sigmoid output; conv encoder."""
-    bn2 = nn.BatchNorm2d
-    generator = nn.Sequential(
-        *row(nn.Linear(z, 1024), 1024, args), *row(nn.Linear(1024, 128 * 7 * 7), 6272, args),
-        nn.Unflatten(1, (128, 7, 7)), *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *([bn2(c)] if args.output_bn else []), nn.Sigmoid())
-    encoder = nn.Sequential(
-        *row(nn.Conv2d(c, 64, 4, 2, 1), 64, args, bn2), *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
-        nn.Flatten(), *row(nn.Linear(128 * 7 * 7, 1024), 1024, args),
-        *row(nn.Linear(1024, args.bottleneck), args.bottleneck, args))
-    return generator, encoder
-
-
-def dcgan32_networks(z: int, c: int, args) -> tuple[nn.Module, nn.Module]:
-    """Appendix A.1, 32x32 colour images: DCGAN-style pair ending in the same dense 1024 -> bottleneck;
-    its convolutions have the table's N(0, 0.02) weights whatever `--init` says."""
-    bn2, act = nn.BatchNorm2d, nn.LeakyReLU(args.lrelu_slope)
-    generator = nn.Sequential(
-        nn.Unflatten(1, (z, 1, 1)), *row(nn.ConvTranspose2d(z, 256, 4, 1, 0), 256, args, bn2),
-        *row(nn.ConvTranspose2d(256, 128, 4, 2, 1), 128, args, bn2),
-        *row(nn.ConvTranspose2d(128, 64, 4, 2, 1), 64, args, bn2),
-        nn.ConvTranspose2d(64, c, 4, 2, 1), *([bn2(c)] if args.output_bn else []), nn.Sigmoid())
-    encoder = nn.Sequential(
-        nn.Conv2d(c, 64, 4, 2, 1), act, *row(nn.Conv2d(64, 128, 4, 2, 1), 128, args, bn2),
-        *row(nn.Conv2d(128, 256, 4, 2, 1), 256, args, bn2), nn.Conv2d(256, 1, 4, 2, 1), act,
-        nn.Flatten(), *row(nn.Linear(4, 1024), 1024, args), *row(nn.Linear(1024, args.bottleneck), args.bottleneck, args))
+def image_networks(z: int, c: int, size: int, args) -> tuple[nn.Module, nn.Module]:
+    """Appendix A.1, sigmoid output. MNIST (28x28): G z -> dense 1024 -> dense 128*7*7 -> deconv 64 ->
+    deconv c; encoder conv 64 -> conv 128 -> dense 1024 -> dense bottleneck. 32x32 colour: the DCGAN-
+    style pair, G z as 1x1 -> deconv 256 -> 128 -> 64 -> c; encoder conv 64 (no BN) -> 128 -> 256 -> 1
+    (no BN), then the same dense head; its convolutions get N(0, 0.02) weights whatever `--init` says."""
+    act, row2 = nn.LeakyReLU(args.lrelu_slope), lambda layer, width: row(layer, width, args, nn.BatchNorm2d)
+    deconv, conv = (lambda a, b: nn.ConvTranspose2d(a, b, 4, 2, 1)), (lambda a, b: nn.Conv2d(a, b, 4, 2, 1))
+    if size == 28:  # layers made in order, G before the encoder: the order PyTorch draws initial weights in
+        g_head = [*row(nn.Linear(z, 1024), 1024, args), *row(nn.Linear(1024, 6272), 6272, args), nn.Unflatten(1, (128, 7, 7))]
+    else:
+        g_head = [nn.Unflatten(1, (z, 1, 1)), *row2(nn.ConvTranspose2d(z, 256, 4, 1, 0), 256), *row2(deconv(256, 128), 128)]
+    generator = nn.Sequential(*g_head, *row2(deconv(128, 64), 64), deconv(64, c),
+                              *([nn.BatchNorm2d(c)] if args.output_bn else []), nn.Sigmoid())
+    if size == 28:
+        e_head = [*row2(conv(c, 64), 64), *row2(conv(64, 128), 128)]
+    else:
+        e_head = [conv(c, 64), act, *row2(conv(64, 128), 128), *row2(conv(128, 256), 256), conv(256, 1), act]
+    encoder = nn.Sequential(*e_head, nn.Flatten(), *row(nn.Linear(6272 if size == 28 else 4, 1024), 1024, args),
+                            *row(nn.Linear(1024, args.bottleneck), args.bottleneck, args))
     return generator, encoder
 
 
@@ -164,33 +143,24 @@ def initialise(net: nn.Module, scheme: str, fixed: tuple = ()) -> None:
 def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
     """G and the encoder (G first: its initial weights come first), then the GMM (pgan) or the LSGAN
     unit on the bottleneck; Adam for G and for D (the encoder, and LSGAN's unit)."""
-    fixed = ()
     if ds.kind == "points":
-        x = ds.shape[0]
-        nets = {"G": common.mlp([args.z_dim, 128, 128, x])}
-        nets["encoder"] = (nn.Sequential(*row(nn.Linear(x, 128), 128, args), *row(nn.Linear(128, 128), 128, args),
-                                         *row(nn.Linear(128, args.bottleneck), args.bottleneck, args)) if args.encoder_bn
-                           else common.mlp([x, 128, 128, args.bottleneck], lambda: nn.LeakyReLU(args.lrelu_slope)))
-    elif ds.shape[1:] == (28, 28):
-        nets = dict(zip(("G", "encoder"), mnist_networks(args.z_dim, ds.shape[0], args)))
-    elif ds.shape[1:] == (32, 32):
-        nets, fixed = dict(zip(("G", "encoder"), dcgan32_networks(args.z_dim, ds.shape[0], args))), (nn.Conv2d, nn.ConvTranspose2d)
+        nets, widths = {"G": common.mlp([args.z_dim, 128, 128, ds.shape[0]])}, [ds.shape[0], 128, 128, args.bottleneck]
+        nets["encoder"] = (nn.Sequential(*[m for a, b in zip(widths, widths[1:]) for m in row(nn.Linear(a, b), b, args)])
+                           if args.encoder_bn else common.mlp(widths, lambda: nn.LeakyReLU(args.lrelu_slope)))
+    elif ds.shape[1:] in ((28, 28), (32, 32)):
+        nets = dict(zip(("G", "encoder"), image_networks(args.z_dim, ds.shape[0], ds.shape[1], args)))
     else:
         raise common.UserError(f"pgan.py has the paper's networks for 28x28 and 32x32 images, not {ds.shape}")
-    for net in nets.values():
-        initialise(net, args.init, fixed)
+    for net in nets.values():  # the 32x32 pair's convolutions: N(0, 0.02) whatever --init says
+        initialise(net, args.init, (nn.Conv2d, nn.ConvTranspose2d) if ds.shape[1:] == (32, 32) else ())
     if args.loss == "pgan":
         nets["gmm"] = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters)
     else:
         nets["head"] = nn.Linear(args.bottleneck, 1)
     nets = {k: net.to(device) for k, net in nets.items()}
+    d_params = [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]  # the GMM has none
     return nets, {"G": torch.optim.Adam(nets["G"].parameters(), args.lr, betas=(args.beta1, 0.999)),
-                  "D": torch.optim.Adam(discriminator_parameters(nets), args.lr, betas=(args.beta1, 0.999))}
-
-
-def discriminator_parameters(nets: dict) -> list[nn.Parameter]:
-    """The encoder's and (LSGAN) the linear unit's parameters; the GMM has none."""
-    return [p for k in ("encoder", "head") if k in nets for p in nets[k].parameters()]
+                  "D": torch.optim.Adam(d_params, args.lr, betas=(args.beta1, 0.999))}
 
 
 # ----------------------------------------------------------------------------- the GMM on the bottleneck (the paper's idea)
@@ -223,13 +193,11 @@ class DiagonalGMM(nn.Module):
         if len(self.means) == 1:  # closed form
             self.means.copy_(h.mean(0, keepdim=True))
             self.variances.copy_(h.var(0, unbiased=False, keepdim=True).clamp_min(self.var_floor))
-            self.fitted.fill_(True)
-            return
-        if not self.fitted:  # spread the means over the sorted first coordinate, shared variance
+        elif not self.fitted:  # spread the means over the sorted first coordinate, shared variance
             order = h[:, 0].argsort()
             self.means.copy_(h[order[((torch.arange(len(self.means)) + 0.5) * len(h) / len(self.means)).long()]])
             self.variances.copy_(h.var(0, unbiased=False).clamp_min(self.var_floor).expand_as(self.variances))
-        for _ in range(self.em_iters):
+        for _ in range(self.em_iters if len(self.means) > 1 else 0):  # EM, warm-started from the last fit
             log_r = self.component_log_density(h) + self.log_weights
             r = (log_r - log_r.logsumexp(1, keepdim=True)).exp()  # responsibilities (n, K)
             nk = r.sum(0) + 1e-10
@@ -252,9 +220,8 @@ class DiagonalGMM(nn.Module):
         return torch.maximum(self.log_density(h).max(), self.log_density(self.means).max())
 
     def log_likelihood(self, h: torch.Tensor, peak_normalised: bool = False) -> torch.Tensor:
-        """log L(h): eq. 7's log density, or (`peak_normalised`) that minus the log of its peak, so that
-        L = exp of it lies in (0, 1]. Not clamped at 0: where the peak search falls short L exceeds 1 a
-        little, and keeps its gradient."""
+        """log L(h): eq. 7's log density, or (`peak_normalised`) that minus the log of its peak, L in (0, 1];
+        not clamped: where the peak search falls short L exceeds 1 a little and keeps its gradient."""
         log_p = self.log_density(h)
         return log_p - self.log_peak() if peak_normalised else log_p
 
@@ -295,23 +262,10 @@ def embed_pair(encoder: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tu
     return h[:len(real)], h[len(real):]
 
 
-def gradient_stats(params) -> torch.Tensor:
-    """(mean, variance, norm) of all the gradients of `params` as one vector (the paper's Fig. 5)."""
+def gradient_stats(params, who: str) -> dict:
+    """grad_<who>_mean, _var and _norm over all the gradients of `params` (the paper's Fig. 5)."""
     g = torch.cat([p.grad.flatten() for p in params if p.grad is not None])
-    return torch.stack([g.mean(), g.var(), g.norm()])
-
-
-@contextlib.contextmanager
-def buffers_kept(module: nn.Module):
-    """Run `module` in train mode (batch statistics) but put its BN running statistics back after, so
-    a frozen G stays exactly at its initialisation (in Lasagne only G's own training function updates
-    them). The saved copies replace the buffers, so the graph of this pass keeps the tensors it saw."""
-    saved = [(m, name, b.clone()) for m in module.modules() for name, b in m._buffers.items() if b is not None]
-    try:
-        yield
-    finally:
-        for m, name, b in saved:
-            m._buffers[name] = b
+    return {f"grad_{who}_mean": g.mean(), f"grad_{who}_var": g.var(), f"grad_{who}_norm": g.norm()}
 
 
 def generator_updated(args, step: int) -> bool:
@@ -321,22 +275,23 @@ def generator_updated(args, step: int) -> bool:
 
 
 def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
-    """One discriminator step (E: fit the GMM; M: update the encoder), then `--g-steps` generator
-    steps, the first on the D step's samples. A frozen generator gets one gradient computed (for the
-    statistics), not applied."""
+    """One D step (E: fit the GMM; M: update the encoder), then `--g-steps` G steps, the first on the D
+    step's samples; a frozen G gets one gradient, for the statistics, not applied."""
     G, encoder, z_gen, update_generator = nets["G"], nets["encoder"], rng["z"], generator_updated(args, step)
-    gen_forward = contextlib.nullcontext if update_generator else lambda: buffers_kept(G)
 
     def generate(n: int) -> torch.Tensor:
-        with gen_forward():
-            return G(torch.randn(n, args.z_dim, generator=z_gen, device=batch.device))
+        z = torch.randn(n, args.z_dim, generator=z_gen, device=batch.device)
+        if update_generator:
+            return G(z)
+        # frozen: BN updates copies of its running statistics, so G stays exactly as initialised (as in Lasagne)
+        return torch.func.functional_call(G, {**dict(G.named_parameters()), **{k: b.clone() for k, b in G.named_buffers()}}, (z,))
 
     fake = generate(len(batch))
     score_real, score_fake = scores(nets, *embed_pair(encoder, batch, fake.detach()), args.peak_normalised)
     loss_d = discriminator_loss(score_real, score_fake)
     opts["D"].zero_grad(set_to_none=True)
     loss_d.backward()
-    grad_d = gradient_stats(discriminator_parameters(nets))
+    grad_d = gradient_stats(opts["D"].param_groups[0]["params"], "d")
     opts["D"].step()
     for i in range(args.g_steps if update_generator else 1):
         h_real, h_fake = embed_pair(encoder, batch, fake if i == 0 else generate(len(batch)))
@@ -347,41 +302,24 @@ def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, ste
             loss_g = generator_loss(scores(nets, h_real, h_fake, args.peak_normalised)[1])  # GMM refit on the new encoder
         opts["G"].zero_grad(set_to_none=True)
         loss_g.backward()
-        grad_g = gradient_stats(G.parameters())
+        grad_g = gradient_stats(G.parameters(), "g")
         if update_generator:
             opts["G"].step()
     return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "score_real": score_real.detach().mean(),  # logged as train_*
-            "score_fake": score_fake.detach().mean(), **dict(zip(("grad_d_mean", "grad_d_var", "grad_d_norm"), grad_d)),
-            **dict(zip(("grad_g_mean", "grad_g_var", "grad_g_norm"), grad_g))}
+            "score_fake": score_fake.detach().mean(), **grad_d, **grad_g}
 
 
 # ----------------------------------------------------------------------------- evaluation
 
-def sample_generator(G, n: int, args, gen: torch.Generator) -> torch.Tensor:
-    return common.sample_in_chunks(G, n, args.batch, lambda i, m: (torch.randn(m, args.z_dim, generator=gen, device=gen.device),))
-
-
 @torch.no_grad()
-def discriminator_view(nets: dict, real: torch.Tensor, points: list[torch.Tensor], args) -> list[torch.Tensor]:
-    """Eval-mode embeddings of the real set (refitting a copy of the GMM on them), and the scores
-    (L(h) or D(x)) and embeddings of each tensor in `points`: [h_real, score_real, (h, score) ...]."""
-    encoder = nets["encoder"]
-    encoder.eval()
-    embed = lambda x: torch.cat([encoder(x[i:i + 1000]) for i in range(0, len(x), 1000)])  # noqa: E731
-    h_real = embed(real)
-    if "gmm" in nets:
-        gmm = DiagonalGMM(args.components, args.bottleneck, args.var_floor, args.em_iters).to(real.device)
-        gmm.load_state_dict(nets["gmm"].state_dict())
-        gmm.fit(h_real)
-        score = lambda h: gmm.log_likelihood(h, args.peak_normalised).exp()  # noqa: E731
-    else:
-        score = lambda h: nets["head"](h).squeeze(1)  # noqa: E731
-    out = [h_real, score(h_real)]
-    for x in points:
-        h = embed(x)
-        out += [h, score(h)]
+def discriminator_view(nets: dict, real: torch.Tensor, x: torch.Tensor, args) -> tuple[torch.Tensor, ...]:
+    """Eval-mode embeddings and `scores` of the real set and of x (PGAN: a copy of the GMM, refitted
+    on the real embeddings, so that training's warm start is kept): h_real, score_real, h, score."""
+    encoder = nets["encoder"].eval()
+    h_real, h = (torch.cat([encoder(t[i:i + 1000]) for i in range(0, len(t), 1000)]) for t in (real, x))
+    score_real, score = scores({**nets, "gmm": copy.deepcopy(nets["gmm"])} if "gmm" in nets else nets, h_real, h, args.peak_normalised)
     encoder.train()
-    return out
+    return h_real, score_real, h, score
 
 
 def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -> dict:
@@ -390,8 +328,7 @@ def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -
     a, b = h_real.double().cpu(), h_fake.double().cpu()
     if a.shape[1] > 1:
         direction = a.mean(0) - b.mean(0)
-        direction = direction / direction.norm().clamp_min(1e-12)
-        a, b = a @ direction, b @ direction
+        a, b = (t @ (direction / direction.norm().clamp_min(1e-12)) for t in (a, b))
     a, b = a.flatten().numpy(), b.flatten().numpy()
     lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
     edges = np.linspace(lo, hi if hi > lo else lo + 1e-6, bins + 1)
@@ -401,13 +338,13 @@ def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -
 
 
 def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
-    """Scores of held-out real samples and of eval_n generated ones (same noise every time), the
-    bottleneck histograms, and the data set's quality numbers, in the data's units."""
+    """Scores of held-out reals and eval_n samples (same noise each time), bottleneck histograms, the data's numbers."""
     ds, device, to_model = run.ds, run.device, run.to_model
-    fake = sample_generator(nets["G"], args.eval_n, args, torch.Generator(device).manual_seed(args.seed + 10_000))
+    gen = torch.Generator(device).manual_seed(args.seed + 10_000)
+    fake = common.sample_in_chunks(nets["G"], args.eval_n, args.batch, lambda i, m: (torch.randn(m, args.z_dim, generator=gen, device=device),))
     real = (to_model(torch.as_tensor(run.reference.real)) if ds.kind == "points"
             else to_model(ds.test_images[:args.eval_n].float())).to(device)
-    h_real, s_real, h_fake, s_fake = discriminator_view(nets, real, [fake], args)
+    h_real, s_real, h_fake, s_fake = discriminator_view(nets, real, fake, args)
     result = {"score_real": float(s_real.mean()), "score_fake": float(s_fake.mean()),
               **embedding_histogram(h_real, h_fake, args.hist_bins)}
     samples = run.from_model(fake.cpu())
@@ -420,15 +357,12 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 
 def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: int = 240) -> None:
-    """The samples of one evaluation: a density heatmap (points) or a grid of (size // 60)^2 images."""
+    """The samples of one evaluation: their density (points) or (size // 60)^2 images shown twice as large."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    if ds.kind == "points":
-        centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
-        title = f"{args.loss}, {args.dataset}, step {step}{plots.view_note(ds)}"
-        plots.write_png(path, plots.heatmap(samples[:, :2], plots.plot_extent(ds), title, centers, size=size))
-    else:
-        side = max(1, size // 60)
-        plots.write_png(path, plots.image_picture(ds, samples[:side * side], nrow=side).repeat(2, 0).repeat(2, 1))
+    side = max(1, size // 60)
+    picture = plots.samples_picture(ds, samples[:, :2] if ds.kind == "points" else samples[:side * side],
+                                    f"{args.loss}, {args.dataset}, step {step}", nrow=side, size=size)
+    plots.write_png(path, picture if ds.kind == "points" else picture.repeat(2, 0).repeat(2, 1))
 
 
 def write_landscape(nets, run: common.Run, args, samples: np.ndarray, res: int = 160) -> None:
@@ -436,7 +370,7 @@ def write_landscape(nets, run: common.Run, args, samples: np.ndarray, res: int =
     [0, 1]), real points white, generated points red; the values go to landscape.npy."""
     extent, real = plots.plot_extent(run.ds), run.reference.real
     plane = torch.as_tensor(plots.plane_grid(extent, res)).to(run.device)
-    values = discriminator_view(nets, torch.as_tensor(real, dtype=torch.float32).to(run.device), [plane], args)[3]
+    values = discriminator_view(nets, torch.as_tensor(real, dtype=torch.float32).to(run.device), plane, args)[3]
     values = values.clamp(0, 1).reshape(res, res).cpu().numpy()
     np.save(os.path.join(run.dir, "landscape.npy"), values)
     plots.write_png(os.path.join(run.dir, "landscape.png"), plots.scalar_map(
@@ -448,51 +382,45 @@ def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> No
     """samples.png, landscape.png (Fig. 4, 2-D points), likelihood.png (scores per epoch above the
     samples of four epochs), hist.png (bottleneck histograms of real and fake at those epochs),
     gradients.png (mean, variance, norm of G's and D's gradients per epoch), class_hist.png."""
-    ds, run_dir, picture = run.ds, run.dir, lambda name, pixels: plots.write_png(os.path.join(run.dir, name), pixels)
-    write_snapshot(os.path.join(run_dir, "samples.png"), samples, ds, args, args.steps, size=480)
+    ds, rows = run.ds, common.MetricsLog.read(os.path.join(run.dir, "metrics.jsonl"))
+    picture = lambda name, pixels: plots.write_png(os.path.join(run.dir, name), pixels)  # noqa: E731
+    write_snapshot(os.path.join(run.dir, "samples.png"), samples, ds, args, args.steps, size=480)
     if ds.kind == "points" and ds.shape == (2,):
         write_landscape(nets, run, args, samples)
-    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    plots.write_run_pictures(run, rows, None, args.loss)  # mode_hist.png, curves.png, class_hist.png
     if not rows:
         return
-    epochs = [r["epoch"] for r in rows]
-    chosen = sorted({rows[int(i)]["step"] for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})
-    picked = [r for r in rows if r["step"] in chosen]
-    name = "likelihood L(h)" if args.loss == "pgan" else "D(x)"
-    plot = plots.line_plot({"real": (epochs, [r["score_real"] for r in rows]), "fake": (epochs, [r["score_fake"] for r in rows])},
-                            f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
-    snapshots = [(path, f"epoch {r['epoch']:g}") for r in picked
-                 if os.path.isfile(path := os.path.join(run_dir, "snapshots", f"step-{r['step']:07d}.png"))]
-    if snapshots:  # the curve above the samples of the chosen epochs
-        plot = plots.tile([plot, plots.tile([s[0] for s in snapshots], len(snapshots), [s[1] for s in snapshots])], 1)
+    epochs, name = [r["epoch"] for r in rows], "likelihood L(h)" if args.loss == "pgan" else "D(x)"
+    picked = [rows[i] for i in sorted({int(i) for i in np.linspace(0, len(rows) - 1, min(4, len(rows)))})]
+    plot = plots.line_plot({who: (epochs, [r[f"score_{who}"] for r in rows]) for who in ("real", "fake")},
+                           f"{args.loss} on {args.dataset}: {name}", "epoch", name, size=(720, 400))
+    shots = [(path, f"epoch {r['epoch']:g}") for r in picked
+             if os.path.isfile(path := os.path.join(run.dir, "snapshots", f"step-{r['step']:07d}.png"))]
+    if shots:  # the curve above the samples of the chosen epochs
+        plot = plots.tile([plot, plots.tile([p for p, _ in shots], len(shots), [c for _, c in shots])], 1)
     picture("likelihood.png", plot)
-    centres = lambda edges: list((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2)  # noqa: E731
+    mid = lambda edges: list((np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2)  # noqa: E731
     picture("hist.png", plots.tile([plots.line_plot(
-        {"real": (centres(r["hist_edges"]), r["hist_real"]), "fake": (centres(r["hist_edges"]), r["hist_fake"])},
+        {who: (mid(r["hist_edges"]), r[f"hist_{who}"]) for who in ("real", "fake")},
         f"epoch {r['epoch']:g}, overlap {r['overlap']:.2f}", "h", "share", size=(480, 320)) for r in picked], len(picked)))
-    panels = []
-    for stat in ("mean", "var", "norm"):  # variance and norm on a log scale
-        value = (lambda v: v) if stat == "mean" else (lambda v: math.log10(max(v, 1e-30)))
-        series = {who: (epochs, [value(r[f"train_grad_{who.lower()}_{stat}"]) for r in rows]) for who in ("G", "D")}
-        panels.append(plots.line_plot(series, f"{args.loss}: gradient {stat}", "epoch",
-                                       stat if stat == "mean" else f"log10 {stat}", size=(480, 320)))
-    picture("gradients.png", plots.tile(panels, 3))
-    if "class_shares" in rows[-1]:
-        picture("class_hist.png", plots.histogram_picture(rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.loss}"))
+    log10 = lambda v: math.log10(max(v, 1e-30))  # noqa: E731  (variance and norm on a log scale)
+    picture("gradients.png", plots.tile([plots.line_plot(
+        {who: (epochs, [f(r[f"train_grad_{who.lower()}_{stat}"]) for r in rows]) for who in ("G", "D")},
+        f"{args.loss}: gradient {stat}", "epoch", label, size=(480, 320))
+        for stat, f, label in (("mean", float, "mean"), ("var", log10, "log10 var"), ("norm", log10, "log10 norm"))], 3))
 
 
 # ----------------------------------------------------------------------------- main
 
 def apply_presets(args, ds) -> None:
     """The paper's settings for the data family, wherever a flag was not given; epochs and cadences."""
-    if args.loss == "lsgan" and args.generator_loss != "ls":
-        raise common.UserError("--generator-loss log needs the GMM: use it with --loss pgan")
     common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
     args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // max(1, args.batch)))
     common.require({**{f"--{name.replace('_', '-')}": (getattr(args, name) >= low, f">= {low}") for name, low in (
         ("bottleneck", 1), ("components", 1), ("epoch_steps", 1), ("g_steps", 1), ("freeze_epochs", 0),
-        ("freeze_after", 0), ("em_iters", 1), ("hist_bins", 1))}, "--var-floor": (args.var_floor > 0, "> 0")})
+        ("freeze_after", 0), ("em_iters", 1), ("hist_bins", 1))}, "--var-floor": (args.var_floor > 0, "> 0"),
+        "--generator-loss log": (args.generator_loss == "ls" or args.loss == "pgan", "used with --loss pgan (it needs the GMM)")})
     args.eval_every = args.epoch_steps if args.eval_every is None else args.eval_every
     if args.ckpt_every is None:  # at epoch ends
         args.ckpt_every = args.eval_every * max(1, args.steps // 10 // max(1, args.eval_every))

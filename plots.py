@@ -351,18 +351,28 @@ def histogram_picture(counts, title: str) -> np.ndarray:
     return bar_chart(counts / max(counts.sum(), 1e-12), [str(i) if len(counts) <= 10 else "" for i in range(len(counts))], title)
 
 
-def write_mixture_pictures(run, rows: list, view: np.ndarray | None, label: str) -> None:
-    """samples.png, the density of `view` (a 2-D view of the samples; None: the script draws its
-    own), and where the modes are known mode_hist.png (high-quality samples per mode) and
-    curves.png (modes and HQ share over training)."""
-    ds = run.ds
-    if view is not None:
-        centers = ds.centers[:, :2] if ds.centers is not None else None
-        write_png(os.path.join(run.dir, "samples.png"), heatmap(
-            view, plot_extent(ds), f"{label}, {run.args.dataset}, step {run.args.steps}{view_note(ds)}", centers))
-    if rows and "mode_counts" in rows[-1]:
-        counts = rows[-1]["mode_counts"]
+def samples_picture(ds, shown: np.ndarray, title: str, nrow: int = 8, size: int = 420) -> np.ndarray:
+    """Samples as a picture: images as a grid, `nrow` per row; 2-D points (or a 2-D view of them) as
+    their density under `title`, the true mode centres crossed where the modes are isotropic."""
+    if ds.kind == "images":
+        return image_picture(ds, shown, nrow)
+    centers = ds.centers[:, :2] if ds.centers is not None and ds.component_maps is None else None
+    return heatmap(shown, plot_extent(ds), title + view_note(ds), centers, size=size)
+
+
+def write_run_pictures(run, rows: list, shown: np.ndarray | None, label: str, nrow: int = 8) -> None:
+    """The pictures every run gets. samples.png: `shown` as a density (2-D points, e.g. a view of
+    the samples) or as a grid of images, `nrow` per row; None where the script draws its own.
+    Points with known modes: mode_hist.png (high-quality samples per mode) and curves.png (modes and
+    HQ share over training). Labelled images: class_hist.png (the last evaluation's classes)."""
+    ds, args, last = run.ds, run.args, rows[-1] if rows else {}
+    if shown is not None:
+        write_png(os.path.join(run.dir, "samples.png"), samples_picture(ds, shown, f"{label}, {args.dataset}, step {args.steps}", nrow))
+    if "mode_counts" in last:
+        counts, steps = last["mode_counts"], [r["step"] for r in rows]
         write_png(os.path.join(run.dir, "mode_hist.png"), histogram_picture(counts, f"high-quality samples per mode, {label}"))
-        steps = [r["step"] for r in rows]
         curves = {"modes %": (steps, [100 * r["modes"] / len(counts) for r in rows]), "HQ %": (steps, [r["hq"] for r in rows])}
-        write_png(os.path.join(run.dir, "curves.png"), line_plot(curves, f"{label} on {run.args.dataset}", "step", "%"))
+        write_png(os.path.join(run.dir, "curves.png"), line_plot(curves, f"{label} on {args.dataset}", "step", "%"))
+    if "class_shares" in last:
+        write_png(os.path.join(run.dir, "class_hist.png"), histogram_picture(
+            last["class_shares"], f"classes of {args.eval_n} samples, {label}"))

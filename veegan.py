@@ -98,11 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train a built-in mixture through the affine map user points get (default: the paper's units)")
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, 26,000 stacked MNIST, else 2,000)")
-    g.add_argument("--emd-n", type=int, default=1000, help="samples for the EMD and its data floor")
     g.add_argument("--ivom-n", type=int, default=None, help="test images for IvOM at the end (100 for cifar10, else 0)")
     g.add_argument("--ivom-steps", type=int, default=200, help="Adam steps on z per IvOM restart")
     g.add_argument("--ivom-restarts", type=int, default=3, help="random starts per test image; the best counts")
-    g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
     common.preset_help(p, PRESETS)
     return p
 
@@ -261,19 +259,14 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png (2-D heatmap, hd projection or image grid), mode_hist.png and curves.png for
     mixtures, class_hist.png for labelled images."""
-    ds, run_dir = run.ds, run.dir
-    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    ds, rows = run.ds, common.MetricsLog.read(os.path.join(run.dir, "metrics.jsonl"))
     if ds.kind == "images":
-        plots.write_png(os.path.join(run_dir, "samples.png"), plots.image_picture(ds, samples[:64]))
-        if rows and "class_shares" in rows[-1]:
-            plots.write_png(os.path.join(run_dir, "class_hist.png"), plots.histogram_picture(
-                rows[-1]["class_shares"], f"classes of {args.eval_n} samples, {args.method}"))
-        return
-    if ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
-        view = np.stack([samples[:, :ds.noise_dims].mean(1), samples[:, ds.noise_dims:].mean(1)], 1)
+        shown = samples[:64]
+    elif ds.noise_dims:  # hd: mean of the noisy coordinates against mean of the constant ones; modes on the diagonal
+        shown = np.stack([samples[:, :ds.noise_dims].mean(1), samples[:, ds.noise_dims:].mean(1)], 1)
     else:
-        view = samples[:, :2] if samples.shape[1] >= 2 else None
-    plots.write_mixture_pictures(run, rows, view, args.method)
+        shown = samples[:, :2] if samples.shape[1] >= 2 else None
+    plots.write_run_pictures(run, rows, shown, args.method)
 
 
 def write_ivom(G, ds, args, run_dir: str) -> dict:

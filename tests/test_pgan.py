@@ -156,6 +156,24 @@ def assert_frozen_steps_leave_g_as_built(ds, flags):
     assert not all(torch.equal(a, b) for a, b in zip(encoder_before, nets["encoder"].parameters()))  # D did train
 
 
+@pytest.mark.parametrize("init", ["torch", "glorot"])
+def test_32x32_pair_shapes_and_its_fixed_convolution_init(init):
+    args = pgan.build_parser().parse_args(["--init", init, "--bottleneck", "2"])
+    common.apply_presets(args, pgan.PRESETS["images"])
+    torch.manual_seed(0)
+    G, encoder = pgan.image_networks(args.z_dim, 3, 32, args)
+    pgan.initialise(G, args.init, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    pgan.initialise(encoder, args.init, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    x = G(torch.randn(4, args.z_dim))
+    assert x.shape == (4, 3, 32, 32) and 0 <= x.min() and x.max() <= 1 and encoder(x).shape == (4, 2)
+    convs = [m for m in [*G.modules(), *encoder.modules()] if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert len(convs) == 8 and all(abs(m.weight.std().item() - 0.02) < 0.004 and not m.bias.any() for m in convs)
+    dense = [m for m in encoder.modules() if isinstance(m, torch.nn.Linear)]
+    glorot = math.sqrt(6 / (dense[0].in_features + dense[0].out_features))  # Glorot-uniform's bound
+    assert (dense[0].weight.abs().max().item() <= glorot) == (init == "glorot")  # PyTorch's bound is 1/2 here
+    assert bool(dense[0].bias.any()) == (init == "torch")
+
+
 def test_frozen_generator_with_batch_norm_stays_at_its_initialisation(tmp_path, shared_mnist_dir):
     out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--freeze-generator",
                      "--steps", "3", "--epoch-steps", "3")
