@@ -197,7 +197,7 @@ class DiagonalGMM(nn.Module):
             order = h[:, 0].argsort()
             self.means.copy_(h[order[((torch.arange(len(self.means)) + 0.5) * len(h) / len(self.means)).long()]])
             self.variances.copy_(h.var(0, unbiased=False).clamp_min(self.var_floor).expand_as(self.variances))
-        for _ in range(self.em_iters if len(self.means) > 1 else 0):  # EM, warm-started from the last fit
+        for _ in range(self.em_iters if len(self.means) > 1 else 0):  # K > 1: EM, warm-started from the last fit
             log_r = self.component_log_density(h) + self.log_weights
             r = (log_r - log_r.logsumexp(1, keepdim=True)).exp()  # responsibilities (n, K)
             nk = r.sum(0) + 1e-10
@@ -283,7 +283,7 @@ def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, ste
         z = torch.randn(n, args.z_dim, generator=z_gen, device=batch.device)
         if update_generator:
             return G(z)
-        # frozen: BN updates copies of its running statistics, so G stays exactly as initialised (as in Lasagne)
+        # frozen: BN updates copies of its running statistics, so G stays as built (Lasagne updates them in G's step only)
         return torch.func.functional_call(G, {**dict(G.named_parameters()), **{k: b.clone() for k, b in G.named_buffers()}}, (z,))
 
     fake = generate(len(batch))
