@@ -249,7 +249,7 @@ def generator_loss(d_fake: torch.Tensor, loss: str, saturating: bool = False) ->
     return (-F.softplus(d_fake) if saturating else F.softplus(-d_fake)).mean()
 
 
-def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tuple[list, list]:
+def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tuple[list, list, torch.Tensor]:
     """Per parameter, the mean over the m pairs (x_i, z_i) of g_i = grad_theta(-J_i) and V, the
     variance of that mean (the g_i's variance, 1/(m-1), over m), for a D whose parameters all sit in
     nn.Linear layers, without forming the m gradients: with layer inputs A and output gradients
@@ -258,7 +258,7 @@ def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tupl
         sum_i g_i^2 = (D_r^2)^T (A_r^2) + (D_f^2)^T (A_f^2) + 2 (D_r o D_f)^T (A_r o A_f),
 
     three matmuls per layer (BackPACK's trick, extended to pairs). Other layers would need the g_i
-    themselves (torch.func.vmap of torch.func.grad)."""
+    themselves (torch.func.vmap of torch.func.grad). Also returns D's loss -1/m sum_i J_i, detached."""
     linears = [mod for mod in D.modules() if isinstance(mod, nn.Linear)]
     if sum(p.numel() for mod in linears for p in mod.parameters()) != sum(p.numel() for p in D.parameters()):
         raise ValueError("linear_gradient_moments needs a D whose parameters all sit in nn.Linear layers")
@@ -284,7 +284,7 @@ def linear_gradient_moments(D: nn.Module, real, fake, labels, loss: str) -> tupl
             if param is not None:
                 moments[param] = (mean, (square - m * mean ** 2).clamp_min(0) / (m - 1) / m if m > 1 else 0 * mean)
     means, variances = zip(*(moments[p] for p in D.parameters()))
-    return list(means), list(variances)
+    return list(means), list(variances), minus_j.detach() / m
 
 
 # ----------------------------------------------------------------------------- one training step
@@ -306,11 +306,9 @@ def train_step(nets: dict, opts: dict, batch: tuple, args, rng: dict, step: int)
             fake = G(z, *cond)
         real_a, fake_a = coarse_grain(real, lam, gens["blur"]), coarse_grain(fake, lam, gens["blur"])
         if args.noise == "cc":
-            means, variances = linear_gradient_moments(D, real_a, fake_a, labels if cond else None, args.loss)
+            means, variances, loss_d = linear_gradient_moments(D, real_a, fake_a, labels if cond else None, args.loss)
             for p, g in zip(D.parameters(), means):
                 p.grad = g
-            with torch.no_grad():
-                loss_d = -example_objective(D(real_a, *cond), D(fake_a, *cond), args.loss).mean()
         else:
             loss_d = -example_objective(D(real_a, *cond), D(fake_a, *cond), args.loss).mean()
             opt_d.zero_grad(set_to_none=True)

@@ -95,7 +95,9 @@ def test_per_example_variance_equals_a_brute_force_loop(conditional):
     else:
         D, labels = common.mlp([6, 8, 1]), None
     real, fake = torch.randn(12, 6), torch.randn(12, 6) + 1
-    means, variances = lg.linear_gradient_moments(D, real, fake, labels, "gan")  # what training uses
+    means, variances, loss_d = lg.linear_gradient_moments(D, real, fake, labels, "gan")  # what training uses
+    cond = (labels,) if conditional else ()
+    assert torch.allclose(loss_d, -lg.example_objective(D(real, *cond), D(fake, *cond), "gan").mean())
     loop = []
     for i in range(12):
         D.zero_grad()
