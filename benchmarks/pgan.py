@@ -73,6 +73,15 @@ def per_epoch(rows: list[dict], keys) -> dict:
     return {k: [r.get(k, r.get(f"train_{k}")) for r in rows] for k in ("epoch", *keys)}
 
 
+def half_size(pixels: np.ndarray) -> np.ndarray:
+    """A picture at half its width and height (2x2 means), grey where it has no colour: a tile of
+    every seed's sample grid at full size runs to megabytes."""
+    h, w = pixels.shape[0] // 2 * 2, pixels.shape[1] // 2 * 2
+    blocks = pixels[:h, :w].astype(np.float32).reshape(h // 2, 2, w // 2, 2, -1)
+    small = blocks.mean((1, 3)).round().astype(np.uint8)
+    return small[..., 0] if (small == small[..., :1]).all() else small.reshape(h // 2, w // 2, *pixels.shape[2:])
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
@@ -81,6 +90,8 @@ def main(argv=None) -> None:
     p.add_argument("experiment", choices=list(DEFAULT_STEPS), help="which table or figure")
     p.add_argument("--dataset", default=None, help="curves / gradients / probe / readings: data set (default mnist); table: one of ring, grid (default both)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per arm (table, toy: 5; figures: 1)")
+    p.add_argument("--first-seed", type=int, default=0, help="readings: the first seed (seeds that chose a reading are "
+                   "0-4; 5-9 check it on seeds it was not chosen on)")
     p.add_argument("--steps", type=int, default=None, help="steps per run (table, toy 5,000; MNIST figures 10-12 "
                                                             "epochs of mnist-5k)")
     p.add_argument("--freeze-epochs", type=int, default=5, help="gradients: epochs with G frozen before release")
@@ -112,13 +123,14 @@ def main(argv=None) -> None:
         return args.steps * 64 // int(flags[flags.index("--batch") + 1]) if "--batch" in flags else args.steps
 
     runs = {a: [os.path.join(args.runs, f"pgan-{exp}-{a[0]}-{a[1]}{'-' + a[2] if a[2] else ''}-{steps_of(a[2])}{tag}-s{s}")
-                for s in range(args.seeds)] for a in arms}
+                for s in range(args.first_seed, args.first_seed + args.seeds)] for a in arms}
     run_all([(SCRIPT, d, ["--dataset", data, "--loss", loss, "--seed", str(seed), "--steps", str(steps_of(arm)),
                           *arm_flags[arm], *extra])
-             for (data, loss, arm), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
+             for (data, loss, arm), dirs in runs.items() for seed, d in enumerate(dirs, args.first_seed)], args.jobs)
 
     arms_run = "" if set(args.losses) == set(LOSSES) else "_" + "_".join(args.losses)
-    name = os.path.join(args.results, f"pgan_{exp}{tag}" + (f"_{args.steps}{arms_run}" if exp == "readings" else ""))
+    seeds_run = f"_seeds{args.first_seed}-{args.first_seed + args.seeds - 1}" if args.first_seed else ""
+    name = os.path.join(args.results, f"pgan_{exp}{tag}" + (f"_{args.steps}{arms_run}{seeds_run}" if exp == "readings" else ""))
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
     rows, summary = [], {}
     for (data, loss, arm), dirs in runs.items():
@@ -139,7 +151,7 @@ def main(argv=None) -> None:
                         f"{np.mean(cell['wall_s']):.0f} | {' '.join(f'{e:.3f}' for e in cell['emd'])} |")
         elif exp == "readings":
             cell["per_seed"] = [per_epoch(r, EPOCH_KEYS) for r in logs]
-            for seed, e in enumerate(cell["per_seed"]):
+            for seed, e in enumerate(cell["per_seed"], args.first_seed):
                 failed = [k for k, ok in trains(e).items() if not ok]
                 e["trains"] = not failed
                 verdict = "" if loss != "pgan" else "no: " + ", ".join(failed) if failed else "yes"
@@ -205,7 +217,7 @@ def main(argv=None) -> None:
                         f"{trained['classes_hit'][-1]} / {frozen['classes_hit'][-1]} | "
                         f"{'no: ' + ', '.join(failed) if failed else 'yes'} | {'yes' if frozen_ok else 'no'} |")
     if exp == "readings":  # one line per reading, for the README
-        rows += ["", "Summary (per seed, seeds 0 to 4):", "",
+        rows += ["", f"Summary (per seed, seeds {args.first_seed} to {args.first_seed + args.seeds - 1}):", "",
                  "| reading | loss | flags | trains | classes in the last epoch | KL of the class histogram to uniform "
                  "| G grad norm in the last epoch |",
                  "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -223,10 +235,10 @@ def main(argv=None) -> None:
         shown = slice(None) if exp == "readings" else slice(1)
         cells = [(f"{' '.join(x for x in a[1:] if x)}{f' seed {seed}' if exp == 'readings' else ''}" if i == 0 else "",
                   os.path.join(d, pic))
-                 for a, dirs in runs.items() for seed, d in enumerate(dirs[shown]) for i, pic in enumerate(pictures)]
+                 for a, dirs in runs.items() for seed, d in enumerate(dirs[shown], args.first_seed) for i, pic in enumerate(pictures)]
         columns = {"toy": 2, "curves": 2, "readings": args.seeds, "table": len(cells)}.get(exp, 1)
-        plots.write_png(name + ".png", plots.tile([path for _, path in cells], columns,
-                        [c for c, _ in cells]))
+        picture = plots.tile([path for _, path in cells], columns, [c for c, _ in cells])
+        plots.write_png(name + ".png", half_size(picture) if exp == "readings" else picture)
         print(f"wrote {name}.png")
 
 

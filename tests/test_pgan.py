@@ -239,3 +239,18 @@ def test_probe_benchmark_on_points(tmp_path, capsys):
     summary = json.loads((tmp_path / "res" / "pgan_probe.json").read_text())["results"]["ring"]
     assert len(summary["pgan frozen"]["per_epoch"]["overlap"]) == 2
     assert plots.read_png(str(tmp_path / "res" / "pgan_probe.png")).ndim == 3
+
+
+def test_readings_on_seeds_that_chose_nothing(tmp_path, capsys, shared_mnist_dir):
+    """--first-seed 5: the readings' seeds 5.. in their own folders and table, the picture at half size."""
+    code, out, err = bench(capsys, "pgan", "readings", "--readings", "default", "--losses", "pgan", "--seeds", "1",
+                           "--first-seed", "5", "--steps", "4", "--runs", str(tmp_path / "runs"),
+                           "--results", str(tmp_path / "res"), "--", "--data-dir", str(shared_mnist_dir),
+                           "--batch", "16", "--epoch-steps", "2", "--eval-n", "64")
+    assert code == 0, out + err
+    assert (tmp_path / "runs" / "pgan-readings-mnist-pgan-default-4-s5").is_dir()
+    table = (tmp_path / "res" / "pgan_readings_4_pgan_seeds5-5.md").read_text()
+    assert "| default | pgan | 5 |" in table and "seeds 5 to 5" in table
+    tile = plots.read_png(str(tmp_path / "res" / "pgan_readings_4_pgan_seeds5-5.png"))
+    sample_grid = plots.read_png(str(tmp_path / "runs" / "pgan-readings-mnist-pgan-default-4-s5" / "samples.png"))
+    assert tile.ndim == 2 and tile.shape[1] <= sample_grid.shape[1] // 2 + 10  # grey, half the width of one grid
