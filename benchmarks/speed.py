@@ -205,7 +205,7 @@ def main(argv=None) -> None:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     if args.eval_share:
         return time_evaluation_share(args, env)
-    rows, results = [], []
+    rows, results, started = [], [], time.perf_counter()
     for data in args.datasets:
         for script, (plain_name, plain_flags), methods in (g for g in GROUPS if g[0] in args.scripts):
             base = ["--dataset", data]
@@ -223,7 +223,8 @@ def main(argv=None) -> None:
     name = os.path.join(args.results, f"speed{suffix}")
     command = args.command
     os.makedirs(args.results, exist_ok=True)
-    common.write_json(name + ".json", {"command": command, "device": args.device, "threads": args.threads, "results": results})
+    common.write_json(name + ".json", {"command": command, "device": args.device, "threads": args.threads,
+                                       "wall_s": round(time.perf_counter() - started, 1), "results": results})
     with open(name + ".md", "w") as f:
         f.write(f"`{command}`\n\nDevice {args.device}, {args.threads} thread(s), each script at its paper's batch size; "
                 "cost = step time / the plain GAN step of the same script's networks.\n\n"
