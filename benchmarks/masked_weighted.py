@@ -5,7 +5,7 @@
     python benchmarks/masked_weighted.py rates --loss wgan   # Fig. 4: final EMD against the masking rate
     python benchmarks/masked_weighted.py arc --loss gan --steps 4000  # the masked prior's arc: G against the mask
     python benchmarks/masked_weighted.py table --steps 3000 --tag clip0.01 -- --wgan-penalty clip --optimizer rmsprop --lr-d 1e-4
-                                                             # the paper's literal WGAN (weight clipping, RMSProp)
+                                                             # the original WGAN (weight clipping 0.01, RMSProp)
     python benchmarks/masked_weighted.py table --steps 3000 --tag clip0.3 -- --wgan-penalty clip --optimizer rmsprop --lr-d 1e-4 --clip 0.3
 
 Every arm shares every setting but the prior. Runs go to benchmarks/runs/, in folders named after

@@ -14,12 +14,12 @@ final state is evaluated: the exact EMD of a collapsed generator takes scipy's a
 ~8 s at n = 2,000, which at five evaluations per run would add ~50 minutes to the table. A method and the baseline of
 its own paper differ in nothing but the method's idea (see each script).
 
-The masked prior paper trains its toy nets with WGAN-GP and 5 critic steps; its text says "the
+The masked prior paper trains its toy nets with WGAN and 5 critic steps; its text says "the
 standard GAN with the alternative loss gave similar results". Five critic updates plus the gradient
 penalty make a generator step ~8x the cost of every other method's, which does not fit 150 runs in
 90 minutes on 2 cores, so the suite's `gan`, `masked` and `weighted` use that standard GAN with the
 script's preset for it (one D step per G step, the Table-1 networks, Adam 2e-4 for both nets). The
-literal WGAN-GP forms are the methods `gan-wgan`, `masked-wgan` and `weighted-wgan`.
+WGAN-loss forms (our tuned WGAN-GP preset) are the methods `gan-wgan`, `masked-wgan` and `weighted-wgan`.
 
 Runs go to benchmarks/runs/mode_collapse/<data>-<method>-<steps>-s<seed>; finished runs are not
 redone, interrupted ones resume from their checkpoint, `--jobs` at a time. Outputs:
@@ -70,9 +70,9 @@ METHODS = {
     "langevin": ("langevin_gan.py", ["--noise", "cc"], "Ramakers et al."),
     "veegan": ("veegan.py", ["--method", "veegan"], "Srivastava et al."),
     "ali": ("veegan.py", ["--method", "ali"], "VEEGAN's ALI arm, same networks"),
-    "gan-wgan": ("masked_weighted_gan.py", ["--prior", "constant", "--loss", "wgan"], "Goerttler & Kloft, literal WGAN-GP"),
-    "masked-wgan": ("masked_weighted_gan.py", ["--prior", "masked", "--loss", "wgan"], "Goerttler & Kloft, literal WGAN-GP"),
-    "weighted-wgan": ("masked_weighted_gan.py", ["--prior", "weighted", "--loss", "wgan"], "Goerttler & Kloft, literal WGAN-GP"),
+    "gan-wgan": ("masked_weighted_gan.py", ["--prior", "constant", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
+    "masked-wgan": ("masked_weighted_gan.py", ["--prior", "masked", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
+    "weighted-wgan": ("masked_weighted_gan.py", ["--prior", "weighted", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
 }
 DEFAULT_METHODS = list(METHODS)[:10]
 SUITE = ["ring", "grid", "hd"]
