@@ -12,7 +12,7 @@ injected noise has the running average of the gradient covariance as its covaria
 
 The paper gives no hyper-parameters, networks or numbers: every default below is ours [I]. The
 paper's [V]: eqs. 9-11, the diagonal approximation of V, the GAN and WGAN losses, the conditional
-MNIST GAN, the falling noise level (its Fig. 1d). README.md "Langevin GAN" has the evidence.
+MNIST GAN, the falling noise level (its Fig. 1d). docs/langevin_gan.md has the evidence.
 
 * `LangevinSGD` is eq. 10-11 as a small torch optimizer (copy it on its own): the paper's
   first-order simplification of CCAdL (Shang et al. 2015), which puts the running covariance
@@ -44,9 +44,7 @@ Run:
     python langevin_gan.py --dataset mnist --data-dir ../shared/data/mnist-5k --conditional --steps 3000
     python benchmarks/langevin.py --eps 0.1 --seeds 5     # ring and grid x none, sgld, cc x 5 seeds
     python benchmarks/langevin.py --seeds 3 --eps 0.02 0.05 0.1 0.2 0.5   # the step-size sweep
-Headline (README.md has every table): at the default eps 0.1 the plain GAN already covers the
-ring (8.0 modes, 5 seeds) and the noise costs modes (cc 4.4); on the grid with an Adam D the plain
-GAN collapses in 2 of 5 seeds and cc in none (18.8 against 14.2 modes).
+Report: docs/langevin_gan.md (the verdict per setting, every table and the command behind it).
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ Deviations and choices ([V] read in the paper's slides, [R] recalled, [I] ours):
   PyTorch and TensorFlow ports compute it (`torch.sum((X - G_sample_reg)**2, 1)`) [I]; kozistr's
   port sums in its first versions and averages since 2018. `--distance mean` averages over the
   coordinates instead, which divides lambda1 by their number (784 on MNIST): there the autoencoder
-  then never learns and neither variant beats the plain GAN (README). -log D(G(z)) is the
+  then never learns and neither variant beats the plain GAN (docs/mdgan.md). -log D(G(z)) is the
   non-saturating generator loss [I, as the ports]. The gradient of T_G with respect to E equals
   that of T_E (T_G's first term does not involve E), so one backward pass updates G and E together.
 * lambda1 0.2, lambda2 0.4: the paper's MNIST values [R, kozistr's port V]. MDGAN's manifold weight is
@@ -37,7 +37,7 @@ Deviations and choices ([V] read in the paper's slides, [R] recalled, [I] ours):
   batch 500; data in its own units; but z ~ N(0, I_2), not 256-D. The paper's latent is far smaller
   than its data (100 or 200 for 64x64x3 faces), so E compresses; from 2-D points into 256 dimensions
   E's codes lie on a 2-D sheet that prior samples almost never visit, and G(E(x)) says less about
-  G(z) (README: `--z-dim 256` beside the default).
+  G(z) (docs/mdgan.md: `--z-dim 256` beside the default).
   MNIST [I]: MLPs, G 100 -> 800 -> 800 -> 784 (ReLU, tanh output), E and D 784 -> 256 -> 256
   (LeakyReLU 0.2) -> 100 / 1, Adam 2e-4, beta1 0.5, batch 64. The paper trained GAN and Reg-GAN
   over a grid modelled on EBGAN's (layers, widths, dropout, optimiser, learning rate), whose values
@@ -56,9 +56,7 @@ Run:
     python mdgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --variant reg --steps 3000
     python mdgan.py --dataset celeba --variant md --z-dim 200 --steps 100000  # GPU; Table 3
     python benchmarks/mdgan.py --steps 10000               # ring and grid, 3 variants x 5 seeds
-Headline (README.md "Mode-regularized GAN and MDGAN" has the tables): ring at 10,000 iterations,
-5 seeds, modes / HQ %: Reg-GAN 8.0 / 86, MDGAN 8.0 / 77, plain GAN 1.6 / 6; MNIST, 5,000 CPU
-iterations, 3 seeds: MODE score Reg-GAN 3.59, MDGAN 3.88 against the plain GAN's 2.44.
+Report: docs/mdgan.md (the verdict per setting, every table and the command behind it).
 """
 from __future__ import annotations
 

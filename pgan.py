@@ -11,7 +11,7 @@ Equations 1-7 are blank in every available copy and no code was published; from 
     (6) L_G = 1/2 E_z[(L(h(G(z))) - 1)^2]                                              [R]
     (7) L(h) = sum_k pi_k N(h; mu_k, Sigma_k),  Sigma_k diagonal                         [V]
 
-Choices ([V] paper, [R] reconstruction, [I] ours; evidence in README.md, "Probabilistic GAN"):
+Choices ([V] paper, [R] reconstruction, [I] ours; evidence in docs/pgan.md):
 * L is eq. 7's density itself [V]; it can exceed 1. `--peak-normalised` (ours) divides it by its
   peak (for K > 1 the mean-shift fixed point); in our runs that reading does not train.
 * The GMM is fitted under no_grad: K = 1 in closed form, K > 1 by `--em-iters` log-space EM
@@ -40,9 +40,8 @@ Run:
     python pgan.py --dataset mnist --data-dir ../shared/data/mnist-5k --steps 620   # Fig. 2, 10 epochs
     python benchmarks/pgan.py readings -- --data-dir ../shared/data/mnist-5k   # the readings, 5 seeds each
     python benchmarks/pgan.py table | toy | curves | gradients | probe   # ring/grid table; Fig. 4, 2, 5, 6
-Headline (README.md "Probabilistic GAN" has the tables and pictures): on mnist-5k, 10 epochs, G
-keeps its gradient and >= 9 classes in 5 of 5 seeds; on the ring PGAN finds no mode in any seed
-(LSGAN of the same networks: 7.6 of 8)."""
+Report: docs/pgan.md (the verdict per setting, every table and picture and the command behind it).
+"""
 from __future__ import annotations
 
 import argparse

@@ -26,9 +26,9 @@ Settings and their sources ([V] read in the official notebook / PacGAN's code, [
   ReLU on concat(z, x); F's output is the mean of N(F(x), I), so z_g = F(x) + N(0, I); d = half
   the squared error summed over z's dimensions (the Gaussian's negative log-likelihood), weight 1;
   Adam lr 1e-3, beta1 0.5; batch 500. The notebook trains 100,000 iterations; our default is
-  shorter (below) and the README gives the length of every reported run. Initialisation is
+  shorter (below) and docs/veegan.md gives the length of every reported run. Initialisation is
   PyTorch's default (uniform, scaled by fan-in, biases too) [I]; the notebook's is TF-slim's,
-  Glorot-uniform weights and zero biases (`--init glorot`; README: it does not change the slow start).
+  Glorot-uniform weights and zero biases (`--init glorot`; docs/veegan.md: it does not change the slow start).
 * Images: DCGAN networks (5x5, stride 2), z 100 + epsilon, Adam 2e-4, beta1 0.5, batch 64 [V: PacGAN's
   stacked-MNIST DCGAN, with which PacGAN ran VEEGAN's protocol; not a configuration of VEEGAN's own];
   F a DCGAN encoder; D(z, x) = MLP(concat(conv features of x, z)) [I:
@@ -38,7 +38,7 @@ Settings and their sources ([V] read in the official notebook / PacGAN's code, [
 * Data: built-in mixtures are trained in the paper's units (the generator's output is linear);
   `--standardise` maps them, as a user's points always are, by the affine map printed at start
   (per-coordinate centre, one scale, so distances keep their shape); images into [-1, 1]. On the
-  1200-D set standardising steadies D but every arm ends on fewer modes (README), so it is off.
+  1200-D set standardising steadies D but every arm ends on fewer modes (docs/veegan.md), so it is off.
 * Evaluation (VEEGAN protocol): 2,500 samples, nearest mode, high quality within 3 sigma (2-D) or
   10 sigma (1200-D), modes = nearest modes of >= 1 high-quality sample, averaged over 5 runs. In
   1200-D the 10-sigma rule fails even for real data (0 %), so a calibrated share (the radius that
@@ -54,9 +54,7 @@ Run:
     python veegan.py --dataset cifar10 --steps 50000   # GPU; IvOM on 100 test images at the end
     python benchmarks/veegan.py --steps 20000          # Table 1: ring, grid, hd x 3 methods x 5 seeds
     python benchmarks/veegan.py --datasets ring --steps 100000 --extend 20000   # the notebook's length
-Headline (README.md "VEEGAN" has the tables): at the notebook's 100,000 iterations, 5 seeds, the
-ring gives VEEGAN 8.0 modes, HQ 58.4 % (paper 8 / 52.9 %), and the grid 24.6 modes (paper 24.6),
-but the plain GAN of the same networks reaches 24.8 grid modes too (paper 3.3).
+Report: docs/veegan.md (the verdict per setting, every table and the command behind it).
 """
 from __future__ import annotations
 
