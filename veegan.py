@@ -18,7 +18,15 @@ only the autoencoder gradient.
 `--method ali` is a true ALI/BiGAN arm with the same networks: the encoder F is trained
 adversarially so that (F(x) + noise, x) looks like a generator pair, and there is no autoencoder.
 (VEEGAN with `--recon-weight 0` is not ALI: F gets no gradient at all and stays random.)
-`--method gan` is the plain GAN of the same G with a D on x alone.
+`--method gan` is the plain GAN of the same G with a D on x alone. `--method unrolled` is the
+Unrolled GAN of Metz et al. (ICLR 2017), VEEGAN's third baseline, with that same G and D: G minimises
+its loss against D's parameters after K simulated steps of D's own optimiser,
+
+    f_K(theta_G, theta_D) = f(theta_G, theta_D^K(theta_G, theta_D)),
+    theta_D^{k+1} = theta_D^k + eta^k(theta_D^k, dL/dtheta_D^k)                    (eqs. 4-6)
+
+differentiated through all K steps, while D takes one ordinary step. As in the official demo, the K
+steps are Adam's (its moments and step count carried along), on the same minibatch; K = 5.
 
 Settings and their sources ([V] read in the official notebook / PacGAN's code, [I] ours):
 * Points [V notebook]: z ~ N(0, I_254) plus one extra N(0, 1) input epsilon fed to G only and not
@@ -59,6 +67,7 @@ Report: docs/veegan.md (the verdict per setting, every table and the command beh
 from __future__ import annotations
 
 import argparse
+import math
 import os
 
 import numpy as np
@@ -76,14 +85,16 @@ PRESETS = {
     "images": dict(z_dim=100, batch=64, lr=2e-4, hidden=512),  # PacGAN's stacked-MNIST DCGAN [V]; hidden [I]
 }
 BETA1 = 0.5  # [V] notebook and PacGAN
+PLAIN = ("gan", "unrolled")  # the methods with a D on x alone and no reconstructor
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = common.script_parser(__doc__)
     common.add_common_args(p, dataset="ring", steps=8000, batch=None)
     g = p.add_argument_group("method")
-    g.add_argument("--method", default="veegan", choices=["veegan", "ali", "gan"],
-                   help="VEEGAN, ALI/BiGAN (adversarial encoder), or the plain GAN of the same G")
+    g.add_argument("--method", default="veegan", choices=["veegan", "ali", "gan", "unrolled"],
+                   help="VEEGAN, ALI/BiGAN (adversarial encoder), the plain GAN of the same G, or the Unrolled GAN")
+    g.add_argument("--unroll-steps", type=int, default=5, help="Unrolled GAN: simulated D steps K (Metz et al. 5)")
     g.add_argument("--recon-weight", type=float, default=1.0, help="weight of the noise autoencoder term d (paper 1)")
     g.add_argument("--extra-noise", type=int, default=1, help="extra noise inputs of G that are not reconstructed (paper 1)")
     g = p.add_argument_group("training")
@@ -140,20 +151,20 @@ def make_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, n
         d = ds.shape[0]
         G = common.mlp([g_in, h, h, d])
         F_ = common.mlp([d, h, h, args.z_dim])
-        D = JointDiscriminator(nn.Identity(), d, args.z_dim, h) if method != "gan" else common.mlp([d, h, 1])
+        D = JointDiscriminator(nn.Identity(), d, args.z_dim, h) if method not in PLAIN else common.mlp([d, h, 1])
         for net in (G, F_, D) if args.init == "glorot" else ():
             glorot_init(net)
-        return G, (None if method == "gan" else F_), D
+        return G, (None if method in PLAIN else F_), D
     c, size = ds.shape[0], ds.shape[1]
     G = common.dcgan_generator(g_in, c, size)
     F_ = common.dcgan_discriminator(c, size, outputs=args.z_dim)
-    if method == "gan":
+    if method in PLAIN:
         D = common.dcgan_discriminator(c, size)
     else:
         D = JointDiscriminator(common.dcgan_discriminator(c, size, outputs=h), h, args.z_dim, h, lambda: nn.LeakyReLU(0.2))
     for net in (G, F_, D):
         net.apply(common.dcgan_init)
-    return G, (None if method == "gan" else F_), D
+    return G, (None if method in PLAIN else F_), D
 
 
 def sample_noise(n: int, args, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,6 +208,36 @@ def ali_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tenso
     return F.softplus(d_generator_pairs).mean() + F.softplus(-d_reconstructor_pairs).mean()
 
 
+def unrolled_generator_loss(D: nn.Module, opt_d: torch.optim.Adam, real: torch.Tensor, fake: torch.Tensor,
+                            steps: int) -> torch.Tensor:
+    """f_K = -log sigma(D(G(z); theta_D^K)), theta_D^K after K Adam steps on D's loss from theta_D and
+    Adam's current state, each gradient kept in the graph (create_graph) so that G's gradient runs
+    through all K steps. K = 0 is the plain GAN's loss. D's buffers are copied: the simulation leaves
+    D as it was."""
+    names = [name for name, _ in D.named_parameters()]
+    theta = [p for _, p in D.named_parameters()]
+    buffers = {name: b.clone() for name, b in D.named_buffers()}
+    group = opt_d.param_groups[0]
+    lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+    state = [opt_d.state.get(p, {}) for p in theta]
+    m = [s["exp_avg"] if s else torch.zeros_like(p) for s, p in zip(state, theta)]
+    v = [s["exp_avg_sq"] if s else torch.zeros_like(p) for s, p in zip(state, theta)]
+    t = float(state[0]["step"]) if state[0] else 0.0
+
+    def logits(params, x):
+        return torch.func.functional_call(D, {**dict(zip(names, params)), **buffers}, (x,)).flatten()
+
+    for _ in range(steps):
+        grads = torch.autograd.grad(discriminator_loss(logits(theta, real), logits(theta, fake)), theta, create_graph=True)
+        t += 1
+        m = [beta1 * m_i + (1 - beta1) * g for m_i, g in zip(m, grads)]
+        v = [beta2 * v_i + (1 - beta2) * g * g for v_i, g in zip(v, grads)]
+        # torch.optim.Adam's update; the clamp keeps sqrt's derivative finite where a gradient is exactly 0
+        theta = [p - lr / (1 - beta1 ** t) * m_i / (v_i.clamp_min(1e-30).sqrt() / math.sqrt(1 - beta2 ** t) + eps)
+                 for p, m_i, v_i in zip(theta, m, v)]
+    return F.softplus(-logits(theta, fake)).mean()
+
+
 # ----------------------------------------------------------------------------- one training step
 
 def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, step: int) -> dict:
@@ -206,10 +247,11 @@ def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, ste
     z, eps = sample_noise(len(real), args, rng["z"])
     fake = generate(G, z, eps)
     reconstruction = torch.zeros((), device=real.device)
-    if args.method == "gan":
+    if args.method in PLAIN:
         d_fake, d_real = D(fake).flatten(), D(real).flatten()
         loss_d = discriminator_loss(d_real, d_fake)  # real labelled 1
-        loss_gf = F.softplus(-d_fake).mean()
+        loss_gf = (F.softplus(-d_fake).mean() if args.method == "gan"
+                   else unrolled_generator_loss(D, opts["d"], real, fake, args.unroll_steps))
     else:
         d_generator_pairs = D(z, fake)
         with torch.set_grad_enabled(args.method == "ali"):  # VEEGAN's F gets no gradient from D's game
@@ -288,7 +330,7 @@ def apply_presets(args, ds) -> None:
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 26_000 if args.dataset == "stacked-mnist" else 2000)
     if args.ivom_n is None:
         args.ivom_n = 100 if args.dataset == "cifar10" else 0
-    common.require({"--extra-noise": (args.extra_noise >= 0, ">= 0"), "--recon-weight": (args.recon_weight >= 0, ">= 0"),
+    common.require({"--unroll-steps": (args.unroll_steps >= 0, ">= 0"), "--extra-noise": (args.extra_noise >= 0, ">= 0"), "--recon-weight": (args.recon_weight >= 0, ">= 0"),
                     "--hidden": (args.hidden >= 1, ">= 1"), "--ivom-n": (args.ivom_n >= 0, ">= 0")})
     if args.ivom_n and (ds.kind != "images" or ds.test_images is None):
         raise common.UserError(f"--ivom-n needs an image data set with a test split (cifar10, mnist), not {args.dataset}")

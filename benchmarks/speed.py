@@ -48,7 +48,7 @@ GROUPS = [
     ("pgan.py", ("lsgan", METHODS["lsgan"][1]), ["pgan"]),
     ("mdgan.py", ("gan", ["--variant", "gan"]), ["reg-gan", "mdgan"]),
     ("langevin_gan.py", ("gan", ["--noise", "none"]), ["langevin-sgld", "langevin"]),
-    ("veegan.py", ("gan", ["--method", "gan"]), ["veegan", "ali"]),
+    ("veegan.py", ("gan", ["--method", "gan"]), ["veegan", "ali", "unrolled"]),
 ]
 EXTRA = {"langevin-sgld": ["--noise", "sgld"]}
 

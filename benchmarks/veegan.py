@@ -1,6 +1,7 @@
-"""VEEGAN's Table 1 from one command: ring, grid and 1200-D, VEEGAN, ALI and the plain GAN, N seeds.
+"""VEEGAN's Table 1 from one command: ring, grid and 1200-D, VEEGAN, ALI, the plain GAN and the
+Unrolled GAN, N seeds.
 
-    python benchmarks/veegan.py --steps 10000             # 3 data sets x 3 methods x 5 seeds
+    python benchmarks/veegan.py --steps 10000             # 3 data sets x 4 methods x 5 seeds
     python benchmarks/veegan.py --datasets ring --seeds 2 -- --recon-weight 0
     python benchmarks/veegan.py --datasets ring --steps 100000 --extend 20000   # continue the 20,000 runs
 
@@ -28,11 +29,12 @@ import numpy as np
 from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "veegan.py")
-METHODS = ["veegan", "ali", "gan"]
+METHODS = ["veegan", "ali", "gan", "unrolled"]
 # VEEGAN Table 1 (5 runs, 2,500 samples): (modes, % high quality) [V, akashgit/VEEGAN tab.png]
 PAPER = {("ring", "gan"): (1, 99.3), ("ring", "ali"): (2.8, 0.13), ("ring", "veegan"): (8, 52.9),
          ("grid", "gan"): (3.3, 0.5), ("grid", "ali"): (15.8, 1.6), ("grid", "veegan"): (24.6, 40),
-         ("hd", "gan"): (1.6, 2.0), ("hd", "ali"): (3, 5.4), ("hd", "veegan"): (5.5, 28.29)}
+         ("hd", "gan"): (1.6, 2.0), ("hd", "ali"): (3, 5.4), ("hd", "veegan"): (5.5, 28.29),
+         ("ring", "unrolled"): (7.6, 35.6), ("grid", "unrolled"): (23.6, 16), ("hd", "unrolled"): (0, 0.0)}
 KEYS = ("modes", "hq", "modes_calibrated", "hq_calibrated", "kl", "emd", "emd_floor", "real_hq", "wall_s", "steps_per_s")
 
 

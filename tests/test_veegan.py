@@ -1,5 +1,6 @@
 import json
 import os
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ def run(tmp_path, *extra, name="run"):
     return out, veegan.main([*TINY, "--out", out, *extra])
 
 
-@pytest.mark.parametrize("method", ["veegan", "ali", "gan"])
+@pytest.mark.parametrize("method", ["veegan", "ali", "gan", "unrolled"])
 @pytest.mark.parametrize("dataset", ["ring", "hd"])
 def test_smoke_every_method_on_points(tmp_path, method, dataset):
     out, final = run(tmp_path, "--method", method, "--dataset", dataset)
@@ -30,7 +31,7 @@ def test_smoke_every_method_on_points(tmp_path, method, dataset):
         assert key in final
     assert np.load(os.path.join(out, "samples.npy")).shape == (64, 2 if dataset == "ring" else 1200)
     state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
-    assert state["step"] == 6 and ("F" in state) == (method != "gan")
+    assert state["step"] == 6 and ("F" in state) == (method not in veegan.PLAIN)
     if dataset == "hd":
         assert final["real_hq"] == 0.0  # the literal 10-sigma rule fails real data ...
         assert final["real_hq_calibrated"] > 95  # ... the calibrated radius does not
@@ -154,3 +155,63 @@ def test_glorot_init_is_the_notebooks():
     default = veegan.build_parser().parse_args(["--z-dim", "6", "--hidden", "16", "--lr", "1e-3"])
     G = veegan.build_networks(data.ring(), default, "cpu", {})[0]["G"]
     assert float(G[0].bias.detach().abs().max()) > 0  # PyTorch's default draws the biases too
+
+
+def unrolled_setting(seed=0):
+    """A tiny G and D in float64, D's Adam with a state after one real step, and a minibatch."""
+    torch.manual_seed(seed)
+    G = torch.nn.Sequential(torch.nn.Linear(3, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2)).double()
+    D = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    opt_d = torch.optim.Adam(D.parameters(), 1e-2, betas=(0.5, 0.999))
+    real, z = torch.randn(16, 2, dtype=torch.float64), torch.randn(16, 3, dtype=torch.float64)
+    veegan.discriminator_loss(D(real).flatten(), D(G(z).detach()).flatten()).backward()
+    opt_d.step()
+    opt_d.zero_grad()
+    return G, D, opt_d, real, z
+
+
+def generator_gradient(G, loss):
+    return torch.cat([g.flatten() for g in torch.autograd.grad(loss, list(G.parameters()))])
+
+
+def test_unrolled_loss_is_the_gan_loss_on_d_after_k_real_adam_steps_and_k0_is_the_plain_gan():
+    G, D, opt_d, real, z = unrolled_setting()
+    fake = G(z)
+    plain = torch.nn.functional.softplus(-D(fake).flatten()).mean()
+    assert veegan.unrolled_generator_loss(D, opt_d, real, fake, 0).item() == plain.item()
+    assert torch.equal(generator_gradient(G, veegan.unrolled_generator_loss(D, opt_d, real, G(z), 0)),
+                       generator_gradient(G, torch.nn.functional.softplus(-D(G(z)).flatten()).mean()))
+    before = [p.detach().clone() for p in D.parameters()]
+    unrolled = veegan.unrolled_generator_loss(D, opt_d, real, fake, 5)
+    assert all(torch.equal(p, q) for p, q in zip(before, D.parameters()))  # the simulation leaves D alone
+    copy = deepcopy(D)  # the same 5 steps by torch's Adam on a copy of D and of its state
+    opt_copy = torch.optim.Adam(copy.parameters(), 1e-2, betas=(0.5, 0.999))
+    opt_copy.load_state_dict(deepcopy(opt_d.state_dict()))  # load_state_dict shares the tensors
+    for _ in range(5):
+        opt_copy.zero_grad()
+        veegan.discriminator_loss(copy(real).flatten(), copy(fake.detach()).flatten()).backward()
+        opt_copy.step()
+    assert unrolled.item() == pytest.approx(torch.nn.functional.softplus(-copy(fake).flatten()).mean().item(), rel=1e-10)
+    # K > 0 changes G's gradient, and not only by evaluating G against a D that has moved on: the
+    # gradient also runs back through the K steps (the part a port that detaches them loses)
+    grad_unrolled = generator_gradient(G, veegan.unrolled_generator_loss(D, opt_d, real, G(z), 5))
+    grad_plain = generator_gradient(G, torch.nn.functional.softplus(-D(G(z)).flatten()).mean())
+    grad_detached = generator_gradient(G, torch.nn.functional.softplus(-copy(G(z)).flatten()).mean())
+    assert not torch.allclose(grad_unrolled, grad_plain, rtol=1e-3, atol=1e-6)
+    assert not torch.allclose(grad_unrolled, grad_detached, rtol=1e-3, atol=1e-6)
+
+
+def test_unrolled_gradient_matches_finite_differences_through_the_unrolled_steps():
+    """dF_K/dtheta_G by autograd against central differences of the whole unrolled loss, K = 3."""
+    G, D, opt_d, real, z = unrolled_setting(seed=1)
+    grad = generator_gradient(G, veegan.unrolled_generator_loss(D, opt_d, real, G(z), 3))
+    weight = next(G.parameters())
+    for index in [(0, 0), (3, 1), (7, 2)]:
+        h, values = 1e-6, []
+        for sign in (1, -1):
+            with torch.no_grad():
+                weight[index] += sign * h
+            values.append(veegan.unrolled_generator_loss(D, opt_d, real, G(z), 3).item())
+            with torch.no_grad():
+                weight[index] -= sign * h
+        assert grad[index[0] * 3 + index[1]].item() == pytest.approx((values[0] - values[1]) / (2 * h), rel=1e-5, abs=1e-9)
