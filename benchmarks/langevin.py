@@ -35,8 +35,8 @@ def arm_flags(arm: str, args) -> list[str]:
     return [*flags, "--blur", str(args.blur), "--blur-decay-steps", str(args.steps // 2)] if blurred else flags
 
 
-def summarise(dirs: list[str]) -> dict:
-    finals, logs = zip(*(load(d) for d in dirs))
+def summarise(dirs: list[str], records: str | None) -> dict:
+    finals, logs = zip(*(load(d, records) for d in dirs))
     cell = {k: [f.get(k) for f in finals] for k in ("modes", "hq", "kl", "emd", "emd_floor", "final_noise_level",
                                                     "wall_s", "steps_per_s")}
     cell["noise_level_per_eval"] = [[r["noise_level"] for r in log] for log in logs]
@@ -83,7 +83,12 @@ def main(argv=None) -> None:
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the outputs go")
+    p.add_argument("--records", default=os.path.join(ROOT, "benchmarks", "records"),
+                   help="where each finished run's metrics are kept, so a table outlives its run folders ('' for none)")
+    p.add_argument("--snapshots", action="store_true",
+                   help="the picture also shows D's level lines at a third and two thirds of the run (Fig. 1a-c)")
     args = p.parse_args(argv)
+    records = args.records or None
     tag = f"-{args.tag}" if args.tag else ""
     blur_tag = f"-blur{args.blur:g}" if args.blur != 0.2 else ""
     eps_list = args.eps or [None]
@@ -97,11 +102,11 @@ def main(argv=None) -> None:
     runs = {c: [run_dir(*c, s) for s in range(args.seeds)] for c in cells}
     run_all([(SCRIPT, d, ["--dataset", data, *arm_flags(arm, args), "--seed", str(seed), "--steps", str(args.steps),
                           *(["--lr-d", str(eps)] if eps is not None else []), *extra])
-             for (data, arm, eps), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs)
+             for (data, arm, eps), dirs in runs.items() for seed, d in enumerate(dirs)], args.jobs, records)
     def key(data, arm, eps):
         return f"{data} {arm} eps {eps if eps is not None else 'default'}"
 
-    summary = {key(*cell): summarise(dirs) for cell, dirs in runs.items()}
+    summary = {key(*cell): summarise(dirs, records) for cell, dirs in runs.items()}
     flags_text = f"; flags: {' '.join(extra)}" if extra else ""
     blur_text = f"; +blur: lambda {args.blur:g} -> 0 over {args.steps // 2} steps" if any("+" in a for a in args.arms) else ""
     for eps in eps_list:
@@ -115,13 +120,16 @@ def main(argv=None) -> None:
         name = os.path.join(args.results, f"langevin_table{tag}" + (f"-eps{eps:g}" if len(eps_list) > 1 else ""))
         write_outputs(name, header, rows, {key(d, a, e): summary[key(d, a, e)] for d, a, e in cells if e == eps}, args)
         pictures, captions = [], []
+        snapshots = [max(1, args.steps // 3), max(1, 2 * args.steps // 3)] if args.snapshots else []
+        shown = [*(f"level_lines_{step}.png" for step in snapshots), "samples.png", "noise_level.png"]
         for (data, arm, e), dirs in runs.items():
-            for picture in ("samples.png", "noise_level.png") if e == eps else ():
+            for picture in shown if e == eps else ():
                 path = os.path.join(dirs[0], picture)
                 if os.path.isfile(path):
                     pictures.append(path)
-                    captions.append(f"{data} {arm} seed 0" if picture == "samples.png" else "")
-        plots.write_png(name + ".png", plots.tile(pictures, 2, captions))
+                    step = picture[len("level_lines_"):-len(".png")] if picture.startswith("level_") else args.steps
+                    captions.append(f"{data} {arm} seed 0, step {step}" if picture != "noise_level.png" else "")
+        plots.write_png(name + ".png", plots.tile(pictures, len(shown), captions))
         print(f"wrote {name}.png")
     if len(eps_list) > 1:  # the sweep: one row per data set and arm, one column per eps
         rows = []

@@ -4,6 +4,8 @@
                                                              # masked at generation; EMD curves (PNG)
     python benchmarks/masked_weighted.py rates --loss wgan   # Fig. 4: final EMD against the masking rate
     python benchmarks/masked_weighted.py arc --loss gan --steps 4000  # the masked prior's arc: G against the mask
+    python benchmarks/masked_weighted.py images --seeds 3 --steps 12000 --jobs 1 --data-dir ../shared/data/mnist-5k
+                                                             # Figs. 5-6: MNIST, the original GAN's MLP, 300 epochs
     python benchmarks/masked_weighted.py table --steps 3000 --tag clip0.01 -- --wgan-penalty clip --optimizer rmsprop --lr-d 1e-4
                                                              # the original WGAN (weight clipping 0.01, RMSProp)
     python benchmarks/masked_weighted.py table --steps 3000 --tag clip0.3 -- --wgan-penalty clip --optimizer rmsprop --lr-d 1e-4 --clip 0.3
@@ -24,7 +26,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
+from runner import ROOT, common, plots, finished, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "masked_weighted_gan.py")
 ARMS = {"constant": ["--prior", "constant"], "masked": ["--prior", "masked"], "weighted": ["--prior", "weighted"]}
@@ -160,13 +162,69 @@ def arc(args, extra: list[str]) -> None:
     print(f"wrote {name}.png")
 
 
+def images(args, extra: list[str]) -> None:
+    """Figs. 5-7: an image set with the original GAN's MLP (`--arch gan-mlp`, the script's preset:
+    SGD lr 0.01, momentum 0.5 rising to 0.7, batch 100) or DCGAN; per arm the classes G's 2,000
+    samples fall into (the script's classifier, trained on the same data set) and the share of the
+    commonest class, the paper's "only captures the digit 1". The constant-prior runs are sampled
+    through the mask as soon as they finish, while their checkpoints are still there: every finished
+    run is kept in --records, so the table is built over several sittings."""
+    base = ["--dataset", args.dataset, "--arch", args.arch, "--steps", str(args.steps),
+            *(["--data-dir", args.data_dir] if args.data_dir else []), *extra]
+    tag = f"masked_weighted-{args.dataset}-{args.arch}-{args.steps}{settings_suffix(extra)}"
+    arms = [arm for arm in [*ARMS, MASKED_AT_GENERATION] if arm in args.arms]
+    runs = {arm: [os.path.join(args.runs, f"{tag}-{arm.replace(' ', '_')}-s{seed}") for seed in range(args.seeds)]
+            for arm in [*ARMS, MASKED_AT_GENERATION]}
+    records = args.records or None
+    run_all([(SCRIPT, d, [*ARMS["constant"], *base, "--seed", str(seed)]) for seed, d in enumerate(runs["constant"])],
+            args.jobs, records)
+    for trained, masked in zip(runs["constant"], runs[MASKED_AT_GENERATION]):
+        if not finished(masked, records):
+            if not os.path.isfile(os.path.join(trained, "ckpt.pt")):
+                raise common.UserError(f"{masked} needs the checkpoint of {trained}, which is gone: delete its record "
+                                       f"in {records} and run this command again to retrain it")
+            os.makedirs(masked, exist_ok=True)
+            # with the metrics log: the re-scoring rewrites its last row, class shares and all
+            for name in ("args.json", "ckpt.pt", "metrics.jsonl"):
+                shutil.copyfile(os.path.join(trained, name), os.path.join(masked, name))
+    run_all([(SCRIPT, d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs, records)
+    run_all([(SCRIPT, d, [*ARMS[arm], *base, "--seed", str(seed)]) for arm in ("masked", "weighted") if arm in arms
+             for seed, d in enumerate(runs[arm])], args.jobs, records)
+    rows, summary, pictures, captions = [], {}, [], []
+    for arm in arms:
+        finals, logs = zip(*(load(d, records) for d in runs[arm]))
+        shares = np.array([log[-1]["class_shares"] for log in logs])
+        summary[arm] = {"classes_hit": [f["classes_hit"] for f in finals], "class_kl": [f["class_kl"] for f in finals],
+                        "class_shares": shares.tolist(), "top_class": shares.argmax(1).tolist(),
+                        "top_share": shares.max(1).tolist(), "wall_s": [f["wall_s"] for f in finals],
+                        "classifier_accuracy": finals[0]["classifier_accuracy"]}
+        rows.append(f"| {arm} | {mean_std(summary[arm]['classes_hit'], 1)} | {mean_std(summary[arm]['class_kl'], 3)} | "
+                    f"{mean_std(summary[arm]['top_share'], 3)} | {' '.join(map(str, summary[arm]['top_class']))} | "
+                    f"{' '.join(map(str, summary[arm]['classes_hit']))} | {' '.join(f'{s:.2f}' for s in shares.mean(0))} |")
+        for picture in ("samples.png", "class_hist.png"):
+            if os.path.isfile(os.path.join(runs[arm][0], picture)):
+                pictures.append(os.path.join(runs[arm][0], picture))
+                captions.append(f"{arm}, seed 0" if picture == "samples.png" else "")
+    name = os.path.join(args.results, f"masked_weighted_{args.dataset}_{args.arch}_{args.steps}"
+                        f"{'-' + args.tag if args.tag else ''}")
+    header = (f"{args.dataset}, {args.arch}, {args.steps} steps, {args.seeds} seeds; 2,000 samples per run, classified "
+              f"by a classifier of test accuracy {summary[arms[0]]['classifier_accuracy']:.3f}.\n\n"
+              "| prior | classes hit /10 | KL to uniform | share of the commonest class | commonest class per seed | "
+              "classes hit per seed | mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- | --- |")
+    write_outputs(name, header, rows, summary, args)
+    if pictures:
+        plots.write_png(name + ".png", plots.tile(pictures, 4, captions))
+        print(f"wrote {name}.png")
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
-    p.add_argument("experiment", choices=["table", "rates", "arc"],
-                   help="table: the four priors; rates: Fig. 4 sweep; arc: the masked prior's arc, G against the mask")
+    p.add_argument("experiment", choices=["table", "rates", "arc", "images"],
+                   help="table: the four priors; rates: Fig. 4 sweep; arc: the masked prior's arc, G against the mask; "
+                        "images: the four priors on an image set, class histograms (Figs. 5-7)")
     p.add_argument("--loss", default="wgan", choices=["wgan", "gan"], help="WGAN (paper a) or standard GAN (paper b)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per arm (default 5 for table, 3 for rates as in the paper)")
     p.add_argument("--steps", type=int, default=3000, help="generator steps per run")
@@ -175,9 +233,18 @@ def main(argv=None) -> None:
     p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where tables and plots go")
+    g = p.add_argument_group("images")
+    g.add_argument("--dataset", default="mnist", choices=["mnist", "fashion-mnist"], help="image set")
+    g.add_argument("--data-dir", default=None, help="its folder (default: the script's)")
+    g.add_argument("--arch", default="gan-mlp", choices=["gan-mlp", "dcgan"], help="the original GAN's MLP, or DCGAN")
+    g.add_argument("--arms", nargs="+", default=[*ARMS, MASKED_AT_GENERATION], choices=[*ARMS, MASKED_AT_GENERATION],
+                   help="priors to train (the constant one always: the masked-at-generation arm samples it)")
+    g.add_argument("--records", default=os.path.join(ROOT, "benchmarks", "records"),
+                   help="where each finished run is kept as one small JSON file, so a table outlives its run folders "
+                        "('' for none)")
     args = p.parse_args(argv)
-    args.seeds = args.seeds or (3 if args.experiment == "rates" else 5)
-    {"table": table, "rates": rates, "arc": arc}[args.experiment](args, extra)
+    args.seeds = args.seeds or (3 if args.experiment in ("rates", "images") else 5)
+    {"table": table, "rates": rates, "arc": arc, "images": images}[args.experiment](args, extra)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,29 @@ def test_table_runs_every_arm_and_resumes(tmp_path, capsys):
     assert "0 of 3 runs already done" in out  # other settings never reuse a finished run
 
 
+def test_image_table_has_class_shares_per_arm_and_is_rebuilt_from_records(tmp_path, capsys, shared_mnist_dir):
+    argv = ["images", "--seeds", "1", "--steps", "3", "--data-dir", str(shared_mnist_dir), "--runs", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "res"), "--records", str(tmp_path / "rec"), *TINY, "--z-dim", "8"]
+    code, out, err = bench(capsys, "masked_weighted", *argv)
+    assert code == 0, out + err
+    results = json.loads((tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.json").read_text())["results"]
+    assert list(results) == ["constant", "masked", "weighted", "masked at generation"]
+    for arm in results.values():
+        (shares,) = arm["class_shares"]
+        assert len(shares) == 10 and abs(sum(shares) - 1) < 1e-9 and arm["top_share"] == [max(shares)]
+        assert arm["classes_hit"] == [sum(s > 0 for s in shares)]
+    (masked_gen,) = (tmp_path / "runs").glob("*-masked_at_generation-s0")
+    assert json.loads((masked_gen / "final_metrics.json").read_text())["sample_prior"] == "masked"
+    table = (tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.md").read_text()
+    shutil.rmtree(tmp_path / "runs")  # a later sitting: the table comes back from the records alone
+    code, out, _ = bench(capsys, "masked_weighted", *argv)
+    assert code == 0 and (tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.md").read_text() == table
+    for record in (tmp_path / "rec").glob("*-masked_at_generation-s0.json"):
+        record.unlink()  # its constant run's checkpoint went with the folders
+    code, _, err = bench(capsys, "masked_weighted", *argv)
+    assert code == 2 and "delete its record" in err and len(err.strip().splitlines()) == 1
+
+
 def test_veegan_table_runs_every_method_and_resumes(tmp_path, capsys):
     argv = ["--datasets", "ring", "--seeds", "1", "--steps", "4", "--runs", str(tmp_path / "runs"),
             "--results", str(tmp_path / "res"), "--records", str(tmp_path / "records"),
@@ -42,17 +65,17 @@ def test_veegan_table_runs_every_method_and_resumes(tmp_path, capsys):
     code, out, err = bench(capsys, "veegan", *argv)
     assert code == 0, out + err
     table = (tmp_path / "res" / "veegan_table.md").read_text()
-    for method in ("veegan", "ali", "gan"):
+    for method in ("veegan", "ali", "gan", "unrolled"):
         assert f"| ring | {method} |" in table
     results = json.loads((tmp_path / "res" / "veegan_table.json").read_text())["results"]
     assert len(results["ring"]["veegan"]["modes"]) == 1
     code, out, _ = bench(capsys, "veegan", *argv)
-    assert "3 of 3 runs already done" in out
+    assert "4 of 4 runs already done" in out
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
-    assert len(list((tmp_path / "records").glob("veegan-ring-*-s0.json"))) == 3
+    assert len(list((tmp_path / "records").glob("veegan-ring-*-s0.json"))) == 4
     shutil.rmtree(tmp_path / "runs")  # a later sitting without the run folders: the records stand in
     code, out, err = bench(capsys, "veegan", *argv)
-    assert "3 of 3 runs already done" in out, out + err
+    assert "4 of 4 runs already done" in out, out + err
     assert (tmp_path / "res" / "veegan_table.md").read_text() == table
     gan_only = [*argv[:argv.index("--")], "--methods", "gan", *argv[argv.index("--"):]]
     seeds = gan_only.index("--seeds") + 1
@@ -100,8 +123,8 @@ def test_mdgan_table_on_mnist_like_digits(tmp_path, shared_mnist_dir, capsys):
 
 def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
     argv = ["--datasets", "ring", "--arms", "none", "cc+blur", "--eps", "0.05", "0.2", "--seeds", "1", "--steps", "4",
-            "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
-            "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
+            "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), "--records", str(tmp_path / "rec"),
+            "--snapshots", "--", "--batch", "32", "--eval-n", "64", "--emd-n", "64"]
     code, out, err = bench(capsys, "langevin", *argv)
     assert code == 0, out + err
     sweep = (tmp_path / "res" / "langevin_sweep.md").read_text()
@@ -111,6 +134,8 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
     assert (blurred["lr_d"], blurred["noise"], blurred["blur"], blurred["blur_decay_steps"]) == (0.2, "cc", 0.2, 2)
     assert (plain["lr_d"], plain["noise"], plain["blur"]) == (0.05, "none", 0.0)
     assert (tmp_path / "res" / "langevin_table-eps0.2.md").is_file()
+    assert {"level_lines_1.png", "level_lines_2.png"} <= set(os.listdir(tmp_path / "runs" / "langevin-ring-none-4-eps0.05-s0"))
+    shutil.rmtree(tmp_path / "runs")  # a table built over several sittings: read back from its records
     code, out, _ = bench(capsys, "langevin", *argv)
     assert "4 of 4 runs already done" in out
     assert (tmp_path / "res" / "langevin_sweep.md").read_text() == sweep
