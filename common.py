@@ -1,9 +1,11 @@
-"""Shared plumbing for the five mode-collapse GAN scripts.
+"""Shared plumbing for the five mode-collapse GAN scripts: the run harness, one layer above data.py,
+metrics.py and plots.py (which base.py sits under).
 
 Only what two or more scripts need lives here: network blocks, device and seeding, the common
-command-line flags and the paper presets, the run folder and its files, atomic checkpoints, the
-run loop's bookkeeping (progress line, periodic evaluation and checkpoint, final files) and
-chunked sampling. Pictures are in plots.py. A method's own idea always stays in its script.
+command-line flags and the paper presets, the run folder and its files, the run loop's bookkeeping
+(progress line, periodic evaluation and checkpoint, final files) and chunked sampling. Pictures are
+in plots.py. A method's own idea always stays in its script. `UserError`, `write_json` and the
+checkpoint functions are base.py's, named here too so that a script needs only this module.
 """
 from __future__ import annotations
 
@@ -21,30 +23,33 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+import metrics
+from base import UserError, default_data_dir, load_checkpoint, save_checkpoint, write_json  # noqa: F401 (re-exported)
 
-class UserError(Exception):
-    """A problem the user can fix (bad flag, missing file, diverged run): printed as one line."""
+
+class Diverged(UserError):
+    """Training diverged, found by code that has no run at hand (a method's own step): the run it
+    happens in adds how to go on."""
+
+
+class Interrupted(UserError):
+    """Ctrl-C during a run: its last checkpoint is intact."""
 
 
 def run_main(main, argv=None) -> None:
-    """Run a script's `main`, turning a UserError into one line on stderr and exit status 2."""
+    """Run a script's `main`, turning a UserError into one line on stderr and exit status 2 (130 for
+    an interrupt)."""
     try:
         main(argv)
+    except Interrupted as err:
+        print(f"interrupted: {err}", file=sys.stderr)
+        sys.exit(130)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
-    except KeyboardInterrupt:
-        where = f"--resume {_ACTIVE_RUN[0].dir}" if _ACTIVE_RUN else "--resume and the run folder it printed"
-        print(f"interrupted: the last checkpoint is intact; continue with {where}", file=sys.stderr)
+    except KeyboardInterrupt:  # before a run folder existed
+        print("interrupted before training started; nothing was written", file=sys.stderr)
         sys.exit(130)
-
-
-_ACTIVE_RUN: list = []  # the Run in progress, for the interrupt and divergence messages
-
-
-def divergence_advice() -> str:
-    """How to go on after a divergence, for code that has no Run at hand (see Run.divergence_advice)."""
-    return _ACTIVE_RUN[0].divergence_advice() if _ACTIVE_RUN else "start again with a lower learning rate"
 
 
 # ----------------------------------------------------------------------------- networks
@@ -124,14 +129,11 @@ def seed_everything(seed: int) -> None:
     torch.backends.cudnn.benchmark = False
 
 
-def default_data_dir() -> str:
-    return os.environ.get("GAN_DATA_DIR", "./data")
-
-
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None,
-                    eval_every: str = "steps/10", emd_n: int | None = 1000) -> None:
-    """The flags every script shares, with the script's own defaults (eval_every: its rule, for
-    --help; emd_n None: as many as --eval-n)."""
+                    evaluations: int | str = 10, emd_n: int | None = 1000) -> None:
+    """The flags every script shares, with the script's own defaults. evaluations: how many a run
+    makes when --eval-every is not given (Run sets it to steps / evaluations), or the rule, in words,
+    by which the script sets it itself; emd_n None: as many as --eval-n."""
     g = parser.add_argument_group("common")
     g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
     g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
@@ -145,7 +147,9 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
-    g.add_argument("--eval-every", type=int, default=None, help=f"evaluate every N steps (default: {eval_every})")
+    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: "
+                   + (f"steps/{evaluations})" if isinstance(evaluations, int) else f"{evaluations})"))
+    parser.set_defaults(evaluations=evaluations if isinstance(evaluations, int) else None)
     g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
     g.add_argument("--emd-n", type=int, default=emd_n, help="samples for the EMD and its data floor"
                    + ("" if emd_n else " (default eval-n)"))
@@ -163,10 +167,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return f"{text} (default: %(default)s)"
 
 
-def script_parser(doc: str) -> argparse.ArgumentParser:
-    """A script's parser: its docstring's first paragraph above the flags, its run commands below."""
-    run = doc[doc.index("\nRun"):].split("\nHeadline")[0].strip() if "\nRun" in doc else ""
-    return argparse.ArgumentParser(description=doc.split("\n\n")[0], epilog=run, formatter_class=HelpFormatter)
+def script_parser(path: str, doc: str) -> argparse.ArgumentParser:
+    """A script's parser (`path` its __file__): its docstring's first paragraph above the flags, the
+    docstring's "Run:" section (its commands) below them. The script's name is stored with every
+    run (args.json), so that a folder is resumed only by the script that wrote it."""
+    script = os.path.splitext(os.path.basename(path))[0]
+    run = doc[doc.index("\nRun"):].strip() if "\nRun" in doc else ""
+    parser = argparse.ArgumentParser(prog=f"{script}.py", description=doc.split("\n\n")[0], epilog=run,
+                                     formatter_class=HelpFormatter)
+    parser.set_defaults(script=script)
+    return parser
 
 
 def require(rules: dict) -> None:
@@ -210,10 +220,8 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
                 stored = json.load(f)
         except (OSError, ValueError):
             raise UserError(f"--resume {args.resume}: its args.json is unreadable; start a fresh run") from None
-        dests = {a.dest for a in parser._actions}
-        mine = next((s for s, flag in SCRIPT_MARKERS.items() if flag in dests), None)
-        theirs = stored.get("script") or next((s for s, flag in SCRIPT_MARKERS.items() if flag in stored), None)
-        if mine and theirs and theirs != mine:
+        mine, theirs = parser.get_default("script"), stored.get("script")
+        if theirs and theirs != mine:
             raise UserError(f"--resume {args.resume}: that folder holds a {theirs}.py run, not a {mine}.py one; "
                             f"resume it with python {theirs}.py --resume {args.resume}")
         parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out", "overwrite") and not k.startswith("_")})
@@ -227,14 +235,6 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
 
 
 # ----------------------------------------------------------------------------- run folder, checkpoints
-
-def write_json(path: str, obj) -> None:
-    """Write JSON atomically (a temporary file of this process, then rename)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, default=float)
-    os.replace(tmp, path)
-
 
 class MetricsLog:
     """metrics.jsonl: one JSON object per evaluation. On resume, rows after the checkpoint are dropped."""
@@ -260,26 +260,6 @@ class MetricsLog:
     def append(self, row: dict) -> None:
         with open(self.path, "a") as f:
             f.write(json.dumps(row, default=float) + "\n")
-
-
-def save_checkpoint(path: str, state: dict) -> None:
-    """Atomic checkpoint: write a temporary file, fsync, rename. Holds only tensors and plain values."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def load_checkpoint(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise UserError(f"no checkpoint at {path}; start a fresh run without --resume "
-                        f"(--out {os.path.dirname(path) or '.'} --overwrite to reuse the folder)")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises several types for a damaged file
-        raise UserError(f"checkpoint {path} is unreadable ({type(err).__name__}); delete the run folder and start again") from None
 
 
 def rng_state(*generators: torch.Generator) -> dict:
@@ -341,10 +321,15 @@ class Progress:
 
     def update(self, step: int, **losses: torch.Tensor) -> None:
         self.step = step
-        for k, v in losses.items():
-            v = v.detach()
-            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
-            self.window_sums[k] = self.window_sums[k] + v if k in self.window_sums else v.clone()
+        for k, v in losses.items():  # in place: a step's bookkeeping stays a few microseconds
+            if k in self.sums:
+                self.sums[k].add_(v.detach())
+            else:
+                self.sums[k] = v.detach().clone()
+            if k in self.window_sums:
+                self.window_sums[k].add_(v.detach())
+            else:
+                self.window_sums[k] = v.detach().clone()
         self.count += 1
         self.window_count += 1
         if step % self.every == 0 or step == self.total:
@@ -369,33 +354,35 @@ class Progress:
 
 
 RUN_FILES = ("ckpt.pt", "args.json", "metrics.jsonl", "final_metrics.json", "samples.npy")
-SCRIPT_MARKERS = {"masked_weighted_gan": "prior", "pgan": "bottleneck", "mdgan": "variant",
-                  "langevin_gan": "noise", "veegan": "method"}  # a flag only that script has
 
 
 class Run:
     """The plumbing every script's `main` shares, so that `main` shows only what its method adds:
 
-        run = common.Run(args, "mdgan", ds)                      # device, seeds, affine map, run folder
-        rng = run.generators()                                   # {"data": CPU stream, "z": device stream}
-        nets, opts = build_networks(ds, args, run.device, rng)   # the script's own networks
-        for step in run.start(nets, opts, rng):                  # EMD reference, classifier, resume, args.json
-            losses = train_step(nets, opts, run.batch(rng), args, rng, step)
-            run.step_done(step, losses, lambda: evaluate(nets, run, args))   # log, evaluate, checkpoint
-        samples = run.end(lambda: evaluate(nets, run, args))     # samples.npy
-        write_pictures(nets, run, args, samples)
-        return run.finish(variant=args.variant)                  # final_metrics.json
+        with common.Run(args, ds, ds.model_maps()) as run:         # device, seeds, units, run folder
+            rng = run.generators()                                 # {"data": CPU stream, "z": device stream}
+            nets, opts = build_networks(ds, args, run.device)      # the script's own networks
+            for step in run.start(nets, opts, rng):                # EMD reference, classifier, resume, args.json
+                losses = train_step(nets, opts, run.batch(rng), args, rng, step)
+                run.step_done(step, losses, lambda: evaluate(nets, run, args))   # log, evaluate, checkpoint
+            samples = run.end(lambda: evaluate(nets, run, args))   # samples.npy
+            write_pictures(run, args, samples)
+            return run.finish(variant=args.variant)                # final_metrics.json
 
+    `units` is (centre, scale, to_model, from_model), the map between the data's units and the
+    model's (`Dataset.model_maps`; a script that trains elsewhere, e.g. in [0, 1], passes its own
+    maps). Inside the `with` block an interrupt or a `Diverged` from the method's code leaves with a
+    message that names the run folder and how to go on.
+
+    What a script may read: `dir`, `device`, `ds`, `to_model` / `from_model`, `nets` and `opts`
+    (after `start`), `reference` and `real_stats` (points: the real samples the EMD is taken against,
+    and their own mode counts), `classifier` (labelled 28x28 images).
     Random streams: "data" (CPU, seed) draws real batches, "z" (the device, seed + 1) the noise,
     each further name the next seed; evaluation draws from its own fixed generator. The checkpoint
     holds every network, every optimiser (as opt_<key>), the step and all streams."""
 
-    def __init__(self, args, script: str, ds, identity: bool | None = None, sigmoid_images: bool = False,
-                 stacked: bool = False):
-        """identity: train in the data's own units (default: built-in mixtures do, user points and
-        images are mapped into [-1, 1]); sigmoid_images: image models live in [0, 1] instead;
-        stacked: the script trains on stacked MNIST (judged per channel by the MNIST classifier)."""
-        self.args, self.ds, self.script = args, ds, script
+    def __init__(self, args, ds, units: tuple):
+        self.args, self.ds = args, ds
         require({"--batch": (args.batch >= 2, ">= 2"), "--steps": (args.steps >= 1, ">= 1"),
                  "--eval-n": (getattr(args, "eval_n", 2) >= 2, ">= 2"),
                  "--emd-n": ((getattr(args, "emd_n", None) or 2) >= 2, ">= 2"),
@@ -403,32 +390,24 @@ class Run:
                  "--eval-every": (args.eval_every is None or args.eval_every >= 1, ">= 1"),
                  "--ckpt-every": (args.ckpt_every is None or args.ckpt_every >= 1, ">= 1"),
                  **{f"--{k.replace('_', '-')}": (v > 0, "> 0") for k, v in vars(args).items()
-                    if k in ("lr", "lr_d", "lr_g") and v is not None}})
-        if ds.stack_index is not None and not stacked:
-            raise UserError(f"{script}.py does not train on stacked-mnist; use veegan.py, or mnist here")
-        identity = ds.kind == "points" and ds.array is None if identity is None else identity
-        args.eval_every = max(1, args.steps // 10) if args.eval_every is None else args.eval_every
+                    if (k == "lr" or k.startswith("lr_")) and v is not None}})  # every learning rate
+        args.eval_every = max(1, args.steps // args.evaluations) if args.eval_every is None else args.eval_every
         args.ckpt_every = max(1, args.steps // 10) if args.ckpt_every is None else args.ckpt_every
         self.device = get_device(args.device)
         seed_everything(args.seed)
-        center, scale, self.to_model, self.from_model = ds.model_maps(identity=identity)
-        if sigmoid_images and ds.kind == "images":
-            to_model, from_model = self.to_model, self.from_model
-            self.to_model, self.from_model = (lambda x: (to_model(x) + 1) / 2), (lambda y: from_model(2 * y - 1))
+        center, scale, self.to_model, self.from_model = units
         args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
         print(ds.description)
-        if not identity:
+        if not (scale == 1.0 and not np.any(center)):
             c = np.round(np.atleast_1d(center), 4)
             shown = f"(x - {np.round(center, 4).tolist()}) / {scale:.4g}"
             if c.size > 16:  # a 1200-D centre is summarised; args.json keeps all of it
                 shown = f"(x - c) / {scale:.4g}, c " + (f"= {c[0]:g} in all {c.size} coordinates" if np.all(c == c[0])
                                                         else f"in [{c.min():g}, {c.max():g}] over {c.size} coordinates")
-            print("affine map: x_model = " + shown
-                  + (", then (x_model + 1) / 2 for the sigmoid" if sigmoid_images and ds.kind == "images" else ""))
-        args.script = script
+            print("affine map: x_model = " + shown)
         if args.out is None:
             name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
-            args.out = os.path.join("runs", f"{script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+            args.out = os.path.join("runs", f"{args.script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
         held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
         if held and not args.resume and not args.overwrite:
             raise UserError(f"--out {args.out} already holds a run ({', '.join(held)}); continue it with --resume "
@@ -438,9 +417,18 @@ class Run:
         os.makedirs(args.out, exist_ok=True)
         print(f"run folder: {args.out}")
         self.dir = args.out
-        _ACTIVE_RUN[:] = [self]
         self.last_good = None  # the step of the checkpoint on disk (set again by start)
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
+        self.nets = self.opts = None
+
+    def __enter__(self) -> "Run":
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if kind is KeyboardInterrupt:
+            raise Interrupted(f"the last checkpoint is intact; continue with --resume {self.dir}") from None
+        if isinstance(error, Diverged):
+            raise UserError(f"{error}; {self.divergence_advice()}") from None
 
     def generators(self, *names: str) -> dict:
         """{"data": CPU generator (seed), "z": device generator (seed + 1), name_i: seed + 1 + i}."""
@@ -452,7 +440,6 @@ class Run:
     def start(self, nets: dict, opts: dict, rng: dict) -> range:
         """Fix the evaluation's references (points: real samples and the EMD floor; labelled 28x28
         images: the classifier), resume from ckpt.pt with --resume, write args.json; the steps left."""
-        import metrics  # metrics imports common, so not at the top
         args, ds = self.args, self.ds
         if ds.kind == "points":
             self.reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
@@ -463,10 +450,10 @@ class Run:
                 self.real_stats = metrics.mixture_stats(self.reference.real, ds)
                 print(f"real data: {self.real_stats['modes']} modes, high quality {self.real_stats['hq']:.2f} % by the "
                       f"protocol's {ds.hq_sigmas:g}-sigma rule, {self.real_stats['hq_calibrated']:.2f} % calibrated")
-        judged = ds.digits if ds.digits is not None else ds
-        if judged.kind == "images" and judged.labels is not None and judged.shape == (1, 28, 28):
-            self.classifier, args.classifier_accuracy = metrics.get_classifier(judged, args.data_dir, self.device)
+        if ds.kind == "images" and ds.labels is not None and ds.shape == (1, 28, 28):
+            self.classifier, args.classifier_accuracy = metrics.get_classifier(ds, args.data_dir, self.device)
             print(f"evaluation classifier: test accuracy {100 * args.classifier_accuracy:.2f} % per image")
+        self.nets, self.opts = nets, opts
         self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
         self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
         self.last_good, self.wall_before = None, 0.0  # earlier segments' wall time, from the checkpoint

@@ -46,7 +46,7 @@ import zlib
 import numpy as np
 import torch
 
-from common import UserError
+from base import UserError
 
 IDX_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
              "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
@@ -96,6 +96,11 @@ class Dataset:
     value_range: tuple | None = None  # (lo, hi) of the raw data, used for the affine map into [-1, 1]
     integer: bool = False  # uint8 data: generated samples are written back as uint8
 
+    @property
+    def size(self) -> int | None:
+        """How many samples the set holds (None for a mixture, which is sampled afresh)."""
+        return len(self.stack_index) if self.stack_index is not None else None if self.array is None else len(self.array)
+
     def affine(self) -> tuple[np.ndarray, float]:
         """(centre, scale) of the map x -> (x - centre) / scale into a tanh generator's range.
 
@@ -106,9 +111,11 @@ class Dataset:
         margin = 0.9 if self.kind == "points" else 1.0
         return (lo + hi) / 2, max(float(np.max(hi - lo)) / 2 / margin, 1e-12)
 
-    def model_maps(self, identity: bool = False):
+    def model_maps(self, identity: bool | None = None):
         """(centre, scale, to_model, from_model): the `affine()` map as two functions on tensors,
-        or the identity (centre 0, scale 1) for data a script trains in its own units."""
+        or the identity (centre 0, scale 1) for data a script trains in its own units. By default
+        built-in mixtures keep their units and everything else (a user's points, images) is mapped."""
+        identity = self.kind == "points" and self.array is None if identity is None else identity
         center, scale = (np.zeros(self.shape), 1.0) if identity else self.affine()
         c_t = torch.as_tensor(center, dtype=torch.float32).reshape((1, -1) if self.kind == "points" else ())
         return center, scale, (lambda x: (x - c_t) / scale), (lambda y: y * scale + c_t)

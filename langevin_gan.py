@@ -71,7 +71,7 @@ TEMPERATURE = 6e-6  # sgld tau: the mean cc noise level over a default ring run 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = common.script_parser(__doc__)
+    p = common.script_parser(__file__, __doc__)
     common.add_common_args(p, dataset="ring", steps=5000, batch=None)
     g = p.add_argument_group("method")
     g.add_argument("--noise", default="cc", choices=["none", "sgld", "cc"], help="D's injected noise (eq. 10, 11)")
@@ -125,7 +125,8 @@ class LangevinSGD(torch.optim.Optimizer):
         super().load_state_dict(state)
 
     @torch.no_grad()
-    def step(self, variances: list[torch.Tensor] | None = None) -> None:
+    def step(self, variances: list[torch.Tensor] | None = None, generator: torch.Generator | None = None) -> None:
+        """One step; eta is drawn from `generator` (default: the one given at construction)."""
         if self.noise == "cc" and variances is None:
             raise ValueError("noise 'cc' needs the gradient variances V_t of every parameter")
         self.t += 1
@@ -153,7 +154,7 @@ class LangevinSGD(torch.optim.Optimizer):
                     std = state["I"].sqrt()
                 else:
                     std = math.sqrt(self.temperature)
-                eta = torch.randn(p.shape, generator=self.generator, device=p.device) * std
+                eta = torch.randn(p.shape, generator=generator or self.generator, device=p.device) * std
                 p.add_(eta, alpha=math.sqrt(2 * eps))
 
     def noise_level(self) -> float:
@@ -178,9 +179,9 @@ class Conditional(nn.Module):
         return out.unflatten(1, self.out_shape) if self.out_shape else out
 
 
-def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
-    """G and D (conditional on the label with --conditional), D's Langevin optimiser drawing its
-    noise from rng["eta"], and Adam for G."""
+def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
+    """G and D (conditional on the label with --conditional), D's Langevin optimiser (train_step
+    hands it the noise stream rng["eta"]), and Adam for G."""
     if ds.kind == "points":
         G, D = common.mlp([args.z_dim, 128, 128, ds.shape[0]]), common.mlp([ds.shape[0], 128, 1])
     else:
@@ -190,8 +191,8 @@ def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict,
         G, D = ((Conditional(G, classes, ds.shape), Conditional(D, classes)) if args.conditional
                 else (nn.Sequential(G, nn.Unflatten(1, ds.shape)), nn.Sequential(nn.Flatten(), D)))
     G, D = G.to(device), D.to(device)
-    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature, rng["eta"],
-                        (0.5, 0.999) if args.d_optimizer == "adam" else None)
+    opt_d = LangevinSGD(D.parameters(), args.lr_d, args.prior_std, args.noise, args.temperature,
+                        adam_betas=(0.5, 0.999) if args.d_optimizer == "adam" else None)
     return {"G": G, "D": D}, {"g": torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999)), "d": opt_d}
 
 
@@ -312,7 +313,7 @@ def train_step(nets: dict, opts: dict, batch: tuple, args, rng: dict, step: int)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             variances = None
-        opt_d.step(variances)
+        opt_d.step(variances, gens["eta"])
         if args.loss == "wgan":
             with torch.no_grad():
                 for p in D.parameters():
@@ -384,10 +385,10 @@ def write_snapshot(nets: dict, run: common.Run, args, step: int) -> None:
         write_level_lines(os.path.join(run.dir, f"level_lines_{step}.png"), now.numpy(), nets, run, args, step)
 
 
-def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
+def write_pictures(run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png (Fig. 1a-c level lines for 2-D points, an image grid), noise_level.png (Fig. 1d),
     level_lines_<steps>.png, mode_hist.png or class_hist.png."""
-    ds, run_dir, noise_rows = run.ds, run.dir, run.state["opt_d"].noise_history
+    nets, ds, run_dir, noise_rows = run.nets, run.ds, run.dir, run.opts["d"].noise_history
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if ds.kind == "points" and ds.shape == (2,):
         write_level_lines(os.path.join(run_dir, "samples.png"), samples, nets, run, args, args.steps)
@@ -420,18 +421,18 @@ def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "langevin_gan", ds)
-    rng = run.generators("blur", "eta")
-    nets, opts = build_networks(ds, args, run.device, rng)
-    for step in run.start(nets, opts, rng):
-        batch = labelled_batch(run, args, rng) if args.conditional else (run.batch(rng), None)
-        losses = train_step(nets, opts, batch, args, rng, step)
-        run.step_done(step, losses, lambda: evaluate(nets, run, args),
-                      row=lambda: {"noise_level": opts["d"].noise_level(), "blur": blur_level(args, step)})
-        write_snapshot(nets, run, args, step)
-    samples = run.end(lambda: evaluate(nets, run, args))
-    write_pictures(nets, run, args, samples)
-    return run.finish(noise=args.noise, final_noise_level=opts["d"].noise_level(), dataset=args.dataset)
+    with common.Run(args, ds, ds.model_maps()) as run:
+        rng = run.generators("blur", "eta")
+        nets, opts = build_networks(ds, args, run.device)
+        for step in run.start(nets, opts, rng):
+            batch = labelled_batch(run, args, rng) if args.conditional else (run.batch(rng), None)
+            losses = train_step(nets, opts, batch, args, rng, step)
+            run.step_done(step, losses, lambda: evaluate(nets, run, args),
+                          row=lambda: {"noise_level": opts["d"].noise_level(), "blur": blur_level(args, step)})
+            write_snapshot(nets, run, args, step)
+        samples = run.end(lambda: evaluate(nets, run, args))
+        write_pictures(run, args, samples)
+        return run.finish(noise=args.noise, final_noise_level=opts["d"].noise_level(), dataset=args.dataset)
 
 
 if __name__ == "__main__":

@@ -79,8 +79,9 @@ TOY_LOSS = {"wgan": dict(n_critic=5, lr=1e-4, lr_d=1e-3), "gan": dict(n_critic=1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = common.script_parser(__doc__)
-    common.add_common_args(p, dataset="ring", steps=1000, batch=None, eval_every="steps/5", emd_n=None)
+    p = common.script_parser(__file__, __doc__)
+    # 5 evaluations a run: at 10, evaluation was 12 % of a default run
+    common.add_common_args(p, dataset="ring", steps=1000, batch=None, evaluations=5, emd_n=None)
     g = p.add_argument_group("method")
     g.add_argument("--prior", default="weighted", choices=["constant", "masked", "weighted"], help="training prior")
     g.add_argument("--sample-prior", default="train", choices=["train", "constant", "masked", "weighted"],
@@ -106,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ----------------------------------------------------------------------------- networks
 
-def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
     """Table 1 MLPs for points; the original GAN's MNIST MLP; DCGAN with 5x5 filters, stride 2; and
     their optimisers."""
     if args.arch == "mlp":
@@ -194,8 +195,7 @@ def weighted_prior_batch(z_pre: torch.Tensor, scores: torch.Tensor, loss: str, m
     except RuntimeError:  # non-finite scores break the resampling before the losses show it
         if torch.isfinite(weights).all():
             raise
-        raise common.UserError("training diverged: D's scores of the pre-sample are not finite; "
-                               + common.divergence_advice()) from None
+        raise common.Diverged("training diverged: D's scores of the pre-sample are not finite") from None
 
 
 def prior_batch(kind: str, G: nn.Module, D: nn.Module, m: int, args, gen: torch.Generator) -> torch.Tensor:
@@ -285,10 +285,10 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     return result, (samples.clamp(0, 255).round().to(torch.uint8) if run.ds.integer else samples).numpy()
 
 
-def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
+def write_pictures(run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png (Fig. 2 heatmap or an image grid), mode_hist.png and curves.png, class_hist.png (Fig. 6),
     emd_curve.png, prior_map.png (Fig. 3)."""
-    G, D, ds, run_dir = nets["G"], nets["D"], run.ds, run.dir
+    G, D, ds, run_dir = run.nets["G"], run.nets["D"], run.ds, run.dir
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     shown = samples[:64] if ds.kind == "images" else samples[:, :2] if ds.shape[0] > 1 else None
     plots.write_run_pictures(run, rows, shown, f"{args.prior} prior, {args.loss}")
@@ -318,8 +318,6 @@ def apply_presets(args, ds) -> None:
     common.require({"--rate": (0 < args.rate <= 1, "in (0, 1]"), "--presample": (args.presample >= 1, ">= 1"),
                     "--n-critic": (args.n_critic >= 1, ">= 1"), "--clip": (args.clip > 0, "> 0"),
                     "--gp-weight": (args.gp_weight >= 0, ">= 0")})
-    if args.eval_every is None:  # at steps/10, evaluation was 12 % of a default run
-        args.eval_every = max(1, args.steps // 5)
     args.emd_n = args.emd_n or args.eval_n
 
 
@@ -327,16 +325,16 @@ def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "masked_weighted_gan", ds, identity=False)  # every data set mapped into tanh's range
-    rng = run.generators()
-    nets, opts = build_networks(ds, args, run.device, rng)
-    for step in run.start(nets, opts, rng):
-        batch = [run.batch(rng) for _ in range(args.n_critic)]  # one per critic step
-        losses = train_step(nets, opts, batch, args, rng, step)
-        run.step_done(step, losses, lambda: evaluate(nets, run, args))
-    samples = run.end(lambda: evaluate(nets, run, args))  # a finished run resumed (another --sample-prior): evaluated afresh
-    write_pictures(nets, run, args, samples)
-    return run.finish(prior=args.prior, sample_prior=args.sample_prior, loss=args.loss)
+    with common.Run(args, ds, ds.model_maps(identity=False)) as run:  # every data set mapped into tanh's range
+        rng = run.generators()
+        nets, opts = build_networks(ds, args, run.device)
+        for step in run.start(nets, opts, rng):
+            batch = [run.batch(rng) for _ in range(args.n_critic)]  # one per critic step
+            losses = train_step(nets, opts, batch, args, rng, step)
+            run.step_done(step, losses, lambda: evaluate(nets, run, args))
+        samples = run.end(lambda: evaluate(nets, run, args))  # a finished run resumed (another --sample-prior): evaluated afresh
+        write_pictures(run, args, samples)
+        return run.finish(prior=args.prior, sample_prior=args.sample_prior, loss=args.loss)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.stats import chi2
 
-from common import default_data_dir, load_checkpoint, save_checkpoint, write_json
+from base import default_data_dir, load_checkpoint, save_checkpoint, write_json
 
 
 def emd(a: np.ndarray, b: np.ndarray) -> float:

@@ -65,8 +65,8 @@ PRESETS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = common.script_parser(__doc__)
-    common.add_common_args(p, dataset="star", steps=3000, batch=None, eval_every="one epoch, --epoch-steps")
+    p = common.script_parser(__file__, __doc__)
+    common.add_common_args(p, dataset="star", steps=3000, batch=None, evaluations="one epoch, --epoch-steps")
     g = p.add_argument_group("method")
     g.add_argument("--loss", default="pgan", choices=["pgan", "lsgan"], help="GMM likelihood (PGAN) or the LSGAN baseline")
     g.add_argument("--bottleneck", type=int, default=1, help="dimension of the embedding h (paper 1)")
@@ -74,17 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--em-iters", type=int, default=5, help="warm-started EM iterations per batch when K > 1")
     g.add_argument("--var-floor", type=float, default=1e-4, help="lower bound of every fitted variance")
     g.add_argument("--generator-loss", default="ls", choices=["ls", "log"], help="G's loss: eq. 6 (ls) or -log L(h(G(z))) (ours)")
-    g.add_argument("--peak-normalised", action="store_true", help="L = density / its peak (a reading of ours; it does not train)")
-    g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"], help="'Layer (LReLu) + BN': BN then LReLU, or LReLU then BN")
     g.add_argument("--lrelu-slope", type=float, default=None, help="negative slope of every LReLU (the MNIST table gives none)")
-    g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"], help="PyTorch's, Lasagne's Glorot, or N(0, 0.02) weights")
     g.add_argument("--g-steps", type=int, default=1, help="generator steps per iteration")
     g = p.add_argument_group("training")
     g.add_argument("--z-dim", type=int, default=None, help="latent dimension")
     g.add_argument("--lr", type=float, default=None, help="Adam learning rate (paper 1e-4 on images)")
     g.add_argument("--beta1", type=float, default=0.5, help="Adam's beta1 for both networks (Lasagne's default 0.9)")
-    g.add_argument("--encoder-bn", action="store_true", help="points: the appendix's 'Dense (LReLu) + BN' encoder rows")
-    g.add_argument("--output-bn", action="store_true", help="the appendix's BN before G's sigmoid (literal form)")
     g.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch, one evaluation each (images: one pass; points: 300)")
     g.add_argument("--freeze-generator", action="store_true", help="never update G (paper Fig. 2 right, Fig. 6)")
     g.add_argument("--freeze-epochs", type=int, default=0, help="update G only after this many epochs (Fig. 5: 10)")
@@ -92,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("evaluation")
     g.add_argument("--eval-n", type=int, default=None, help="samples per evaluation (2,500 points, else 2,000)")
     g.add_argument("--hist-bins", type=int, default=40, help="bins of the real/fake bottleneck histograms")
+    g = p.add_argument_group("readings the reports reject", "kept to reproduce a negative result of docs/pgan.md")
+    g.add_argument("--peak-normalised", action="store_true", help="L = density / its peak (a reading of ours; it does not train)")
+    g.add_argument("--layer-order", default="bn-act", choices=["bn-act", "act-bn"], help="'Layer (LReLu) + BN': BN then LReLU, or LReLU then BN")
+    g.add_argument("--init", default="torch", choices=["torch", "glorot", "normal"], help="PyTorch's, Lasagne's Glorot, or N(0, 0.02) weights")
+    g.add_argument("--encoder-bn", action="store_true", help="points: the appendix's 'Dense (LReLu) + BN' encoder rows")
+    g.add_argument("--output-bn", action="store_true", help="the appendix's BN before G's sigmoid (literal form)")
     common.preset_help(p, PRESETS)
     return p
 
@@ -139,7 +140,7 @@ def initialise(net: nn.Module, scheme: str, fixed: tuple = ()) -> None:
             nn.init.zeros_(m.bias)
 
 
-def build_networks(ds: datasets.Dataset, args, device, rng: dict) -> tuple[dict, dict]:
+def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
     """G and the encoder (G first: its initial weights come first), then the GMM (pgan) or the LSGAN
     unit on the bottleneck; Adam for G and for D (the encoder, and LSGAN's unit)."""
     if ds.kind == "points":
@@ -377,11 +378,11 @@ def write_landscape(nets, run: common.Run, args, samples: np.ndarray, res: int =
         colorbar="L(h(x))" if args.loss == "pgan" else "D(x), clipped", legend=[((255, 255, 255), "real"), ((230, 30, 30), "generated")]))
 
 
-def write_pictures(nets: dict, run: common.Run, args, samples: np.ndarray) -> None:
+def write_pictures(run: common.Run, args, samples: np.ndarray) -> None:
     """samples.png, landscape.png (Fig. 4, 2-D points), likelihood.png (scores per epoch above the
     samples of four epochs), hist.png (bottleneck histograms of real and fake at those epochs),
     gradients.png (mean, variance, norm of G's and D's gradients per epoch), class_hist.png."""
-    ds, rows = run.ds, common.MetricsLog.read(os.path.join(run.dir, "metrics.jsonl"))
+    nets, ds, rows = run.nets, run.ds, common.MetricsLog.read(os.path.join(run.dir, "metrics.jsonl"))
     picture = lambda name, pixels: plots.write_png(os.path.join(run.dir, name), pixels)  # noqa: E731
     write_snapshot(os.path.join(run.dir, "samples.png"), samples, ds, args, args.steps, size=480)
     if ds.kind == "points" and ds.shape == (2,):
@@ -415,7 +416,7 @@ def apply_presets(args, ds) -> None:
     """The paper's settings for the data family, wherever a flag was not given; epochs and cadences."""
     common.apply_presets(args, PRESETS[ds.kind])
     args.eval_n = args.eval_n or (2500 if ds.kind == "points" else 2000)
-    args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, len(ds.array) // max(1, args.batch)))
+    args.epoch_steps = args.epoch_steps or (300 if ds.kind == "points" else max(1, ds.size // max(1, args.batch)))
     common.require({**{f"--{name.replace('_', '-')}": (getattr(args, name) >= low, f">= {low}") for name, low in (
         ("bottleneck", 1), ("components", 1), ("epoch_steps", 1), ("g_steps", 1), ("freeze_epochs", 0),
         ("freeze_after", 0), ("em_iters", 1), ("hist_bins", 1))}, "--var-floor": (args.var_floor > 0, "> 0"),
@@ -427,22 +428,32 @@ def apply_presets(args, ds) -> None:
         ds.test_images = ds.sample(args.eval_n, torch.Generator().manual_seed(args.seed + 20_000))
 
 
+def model_units(ds: datasets.Dataset) -> tuple:
+    """The data's map into the model's units: images into [0, 1], where G's sigmoid output lives
+    (the affine map into [-1, 1], then (x + 1) / 2); points as every script maps them."""
+    center, scale, to_model, from_model = ds.model_maps()
+    if ds.kind != "images":
+        return center, scale, to_model, from_model
+    print("images: x_model = (affine map + 1) / 2, into the sigmoid's [0, 1]")
+    return center, scale, (lambda x: (to_model(x) + 1) / 2), (lambda y: from_model(2 * y - 1))
+
+
 def main(argv=None) -> dict:
     args = common.parse_args(build_parser(), argv)
     ds = datasets.load_dataset(args.dataset, args.data_dir, args.centers)
     apply_presets(args, ds)
-    run = common.Run(args, "pgan", ds, sigmoid_images=True)
-    rng = run.generators()
-    nets, opts = build_networks(ds, args, run.device, rng)
-    for step in run.start(nets, opts, rng):
-        losses = train_step(nets, opts, run.batch(rng), args, rng, step)
-        evaluated = run.step_done(step, losses, lambda: evaluate(nets, run, args), row=lambda: {
-            "epoch": round(step / args.epoch_steps, 3), "generator_updated": generator_updated(args, step)})
-        if evaluated:
-            write_snapshot(os.path.join(run.dir, "snapshots", f"step-{step:07d}.png"), evaluated[1], ds, args, step)
-    samples = run.end(lambda: evaluate(nets, run, args))
-    write_pictures(nets, run, args, samples)
-    return run.finish(loss=args.loss, dataset=args.dataset)
+    with common.Run(args, ds, model_units(ds)) as run:
+        rng = run.generators()
+        nets, opts = build_networks(ds, args, run.device)
+        for step in run.start(nets, opts, rng):
+            losses = train_step(nets, opts, run.batch(rng), args, rng, step)
+            evaluated = run.step_done(step, losses, lambda: evaluate(nets, run, args), row=lambda: {
+                "epoch": round(step / args.epoch_steps, 3), "generator_updated": generator_updated(args, step)})
+            if evaluated:
+                write_snapshot(os.path.join(run.dir, "snapshots", f"step-{step:07d}.png"), evaluated[1], ds, args, step)
+        samples = run.end(lambda: evaluate(nets, run, args))
+        write_pictures(run, args, samples)
+        return run.finish(loss=args.loss, dataset=args.dataset)
 
 
 if __name__ == "__main__":

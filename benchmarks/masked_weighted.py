@@ -127,11 +127,11 @@ def arc(args, extra: list[str]) -> None:
     run_all([(SCRIPT, d, ["--sample-prior", "constant"]) for d in uniform], args.jobs)
     rows, summary, pictures = [], {}, []
     ds = datasets.ring()
-    from_model, extent = ds.model_maps()[3], (-1.5, 1.5, -1.5, 1.5)
+    from_model, extent = ds.model_maps(identity=False)[3], (-1.5, 1.5, -1.5, 1.5)
     for seed, (trained, copy) in enumerate(zip(masked, uniform)):
         with open(os.path.join(trained, "args.json")) as f:
             run_args = argparse.Namespace(**json.load(f))
-        nets, _ = mw.build_networks(ds, run_args, "cpu", {})
+        nets, _ = mw.build_networks(ds, run_args, "cpu")
         G, D = nets["G"], nets["D"]
         state = common.load_checkpoint(os.path.join(trained, "ckpt.pt"))
         G.load_state_dict(state["G"]), D.load_state_dict(state["D"])

@@ -52,30 +52,16 @@ import time
 
 import numpy as np
 
-from runner import ROOT, common, plots, mean_std, run_all, settings_suffix
+from runner import ROOT, SCRIPTS, common, plots, mean_std, run_all, settings_suffix
 
 sys.path.insert(0, ROOT)
 import data as datasets  # noqa: E402
 
-STANDARD_GAN = ["--loss", "gan", "--n-critic", "1"]
-# name: (script, flags, paper whose setting it is). Order = the table's order.
-METHODS = {
-    "gan": ("masked_weighted_gan.py", ["--prior", "constant", *STANDARD_GAN], "traditional GAN (Goerttler & Kloft's baseline)"),
-    "masked": ("masked_weighted_gan.py", ["--prior", "masked", *STANDARD_GAN], "Goerttler & Kloft"),
-    "weighted": ("masked_weighted_gan.py", ["--prior", "weighted", *STANDARD_GAN], "Goerttler & Kloft"),
-    "pgan": ("pgan.py", ["--loss", "pgan"], "Eghbal-zadeh & Widmer"),
-    "lsgan": ("pgan.py", ["--loss", "lsgan"], "PGAN's baseline, same networks"),
-    "reg-gan": ("mdgan.py", ["--variant", "reg"], "Che et al."),
-    "mdgan": ("mdgan.py", ["--variant", "md"], "Che et al."),
-    "langevin": ("langevin_gan.py", ["--noise", "cc"], "Ramakers et al."),
-    "veegan": ("veegan.py", ["--method", "veegan"], "Srivastava et al."),
-    "ali": ("veegan.py", ["--method", "ali"], "VEEGAN's ALI arm, same networks"),
-    "unrolled": ("veegan.py", ["--method", "unrolled"], "Metz et al., VEEGAN's Unrolled GAN arm, same networks"),
-    "gan-wgan": ("masked_weighted_gan.py", ["--prior", "constant", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
-    "masked-wgan": ("masked_weighted_gan.py", ["--prior", "masked", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
-    "weighted-wgan": ("masked_weighted_gan.py", ["--prior", "weighted", "--loss", "wgan"], "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
-}
-DEFAULT_METHODS = [m for m in METHODS if not m.endswith("-wgan")]  # the WGAN forms: ~8x the cost of a step
+# name: (script, flags, whose setting it is), from runner.SCRIPTS; the default suite leaves out each
+# script's optional methods (the WGAN forms cost ~8x a step, see the docstring)
+METHODS = {name: (f"{script}.py", list(flags), source) for script, entry in SCRIPTS.items()
+           for name, (flags, source) in {**entry.methods, **entry.optional}.items()}
+DEFAULT_METHODS = [name for entry in SCRIPTS.values() for name in entry.methods]
 SUITE = ["ring", "grid", "hd"]
 # Published numbers for these data sets. V: VEEGAN Table 1 (5 runs, 2,500 samples; modes / % HQ; its
 # GAN is a plain GAN with VEEGAN's networks). M: Goerttler & Kloft's ring EMD (WGAN, r = 0.5; radius,

@@ -4,6 +4,7 @@ their checkpoint, and write a Markdown table with the JSON it came from."""
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import json
 import multiprocessing
@@ -19,6 +20,41 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 import common  # noqa: E402
 import plots  # noqa: E402
+
+
+@dataclasses.dataclass(frozen=True)
+class Script:
+    """One paper's script, as the tests and benchmarks see it. `off`: the flags that switch its
+    method off, leaving the plain GAN of the same networks (the cost table times every method
+    against it); `methods`: its methods in the suite, {name: (flags, whose setting it is)};
+    `optional`: methods the suite runs only when asked (`--methods`), timed like the others."""
+    off: tuple
+    methods: dict
+    optional: dict = dataclasses.field(default_factory=dict)
+
+
+STANDARD_GAN = ("--loss", "gan", "--n-critic", "1")
+# The papers' scripts, one entry each: the tests, benchmarks/same_outputs.py, speed.py and the suite
+# (mode_collapse.py) take theirs from here, so a sixth script needs one line here and its own
+# tests/test_<script>.py, which defines the flags of a tiny run (TINY) and of one that diverges (DIVERGE).
+SCRIPTS = {
+    "masked_weighted_gan": Script(("--prior", "constant"), {
+        "gan": (("--prior", "constant", *STANDARD_GAN), "traditional GAN (Goerttler & Kloft's baseline)"),
+        "masked": (("--prior", "masked", *STANDARD_GAN), "Goerttler & Kloft"),
+        "weighted": (("--prior", "weighted", *STANDARD_GAN), "Goerttler & Kloft")}, {
+        "gan-wgan": (("--prior", "constant", "--loss", "wgan"), "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
+        "masked-wgan": (("--prior", "masked", "--loss", "wgan"), "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)"),
+        "weighted-wgan": (("--prior", "weighted", "--loss", "wgan"), "Goerttler & Kloft, WGAN loss (tuned WGAN-GP)")}),
+    "pgan": Script(("--loss", "lsgan"), {"pgan": (("--loss", "pgan"), "Eghbal-zadeh & Widmer"),
+                                         "lsgan": (("--loss", "lsgan"), "PGAN's baseline, same networks")}),
+    "mdgan": Script(("--variant", "gan"), {"reg-gan": (("--variant", "reg"), "Che et al."),
+                                           "mdgan": (("--variant", "md"), "Che et al.")}),
+    "langevin_gan": Script(("--noise", "none"), {"langevin": (("--noise", "cc"), "Ramakers et al.")},
+                           {"langevin-sgld": (("--noise", "sgld"), "Ramakers et al., constant noise")}),
+    "veegan": Script(("--method", "gan"), {"veegan": (("--method", "veegan"), "Srivastava et al."),
+                                           "ali": (("--method", "ali"), "VEEGAN's ALI arm, same networks"),
+                                           "unrolled": (("--method", "unrolled"), "Metz et al., VEEGAN's Unrolled GAN arm, same networks")}),
+}
 
 
 def _run_script(script: str, argv: list[str], log_path: str) -> None:

@@ -24,8 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPTS = ["masked_weighted_gan", "pgan", "mdgan", "langevin_gan", "veegan"]
+from runner import ROOT as HERE, SCRIPTS
 TIMINGS = {"wall_s", "steps_per_s", "eval_s", "time"}
 CASES = {"ring": ["--dataset", "ring", "--steps", "200"],
          "npy": ["--steps", "200"],
@@ -110,7 +109,7 @@ def main(argv=None) -> None:
     s.add_argument("--root", default=HERE, help="the checkout whose scripts run")
     s.add_argument("--data-dir", default=os.path.join(HERE, "..", "shared", "data", "mnist-5k"))
     s.add_argument("--jobs", type=int, default=2)
-    s.add_argument("--scripts", nargs="+", default=SCRIPTS, choices=SCRIPTS)
+    s.add_argument("--scripts", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
     c = sub.add_parser("compare", help="compare two saved folders")
     c.add_argument("a")
     c.add_argument("b")

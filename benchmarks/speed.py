@@ -34,23 +34,33 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 
-from mode_collapse import METHODS
-from runner import ROOT, common
+from runner import ROOT, SCRIPTS, common
 
 sys.path.insert(0, ROOT)
 import data as datasets  # noqa: E402
 import metrics  # noqa: E402
 
-# script: (the plain GAN of its networks, the methods timed against it)
-GROUPS = [
-    ("masked_weighted_gan.py", ("gan", METHODS["gan"][1]), ["masked", "weighted"]),
-    ("masked_weighted_gan.py", ("gan-wgan", METHODS["gan-wgan"][1]), ["masked-wgan", "weighted-wgan"]),
-    ("pgan.py", ("lsgan", METHODS["lsgan"][1]), ["pgan"]),
-    ("mdgan.py", ("gan", ["--variant", "gan"]), ["reg-gan", "mdgan"]),
-    ("langevin_gan.py", ("gan", ["--noise", "none"]), ["langevin-sgld", "langevin"]),
-    ("veegan.py", ("gan", ["--method", "gan"]), ["veegan", "ali", "unrolled"]),
-]
-EXTRA = {"langevin-sgld": ["--noise", "sgld"]}
+def effective(flags) -> dict:
+    """--flag value pairs as argparse reads them: the last value of a flag wins."""
+    return dict(zip(flags[::2], flags[1::2]))
+
+
+def groups() -> list[tuple[str, tuple[str, list[str]], list[tuple[str, list[str]]]]]:
+    """(script, (plain GAN's name, its flags), [(method, flags)]) for every script of runner.SCRIPTS:
+    each method is timed against its own flags with the method switched off (Script.off), named
+    after the method it then equals ('gan' if none)."""
+    out = []
+    for script, entry in SCRIPTS.items():
+        methods = {**entry.methods, **entry.optional}
+        by_plain: dict = {}
+        for name, (flags, _) in methods.items():
+            plain = effective([*flags, *entry.off])
+            if plain != effective(flags):
+                by_plain.setdefault(tuple(plain.items()), []).append((name, list(flags)))
+        for plain, timed in by_plain.items():
+            plain_name = next((n for n, (f, _) in methods.items() if effective(f) == dict(plain)), "gan")
+            out.append((f"{script}.py", (plain_name, [v for pair in plain for v in pair]), timed))
+    return out
 
 
 def train_seconds(script: str, flags: list[str], steps: int, args, env) -> float:
@@ -146,6 +156,74 @@ json.dump(spent, open(out, "w"))
 """
 
 
+HARNESS_WRAPPER = """
+import importlib, json, sys, time
+code, name, out = sys.argv[1:4]
+sys.path.insert(0, code)
+import common
+script = importlib.import_module(name)
+spent = {"train_step_s": 0.0, "batch_s": 0.0}
+def timed(fn, key):
+    def inner(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[key] += time.perf_counter() - t
+    return inner
+script.train_step = timed(script.train_step, "train_step_s")
+common.Run.batch = timed(common.Run.batch, "batch_s")
+t = time.perf_counter()
+script.main(sys.argv[4:])
+spent["wall_s"] = time.perf_counter() - t  # final_metrics' wall_s is rounded to 0.1 s
+json.dump(spent, open(out, "w"))
+"""
+
+
+def time_harness(args, env) -> None:
+    """Per step, the time a bare loop needs (train_step and drawing its real batch) against the time
+    the script takes around it, for each script's plain GAN on --datasets' first set: the
+    difference of a long and a short run (evaluation only at their ends), so start-up and the
+    final evaluation cancel."""
+    rows, results, data = [], [], args.datasets[0]
+    for script, entry in SCRIPTS.items():
+        if f"{script}.py" not in args.scripts:
+            continue
+        runs = []
+        for steps in (args.steps, max(1, args.steps // 5)):
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "spent.json")
+                done = subprocess.run([sys.executable, "-c", HARNESS_WRAPPER, os.path.abspath(args.code), script, out,
+                                       "--dataset", data, *entry.off, "--steps", str(steps), "--eval-every", str(steps),
+                                       "--ckpt-every", str(steps), "--eval-n", "200", "--emd-n", "200",
+                                       "--device", args.device, "--out", os.path.join(tmp, "run")],
+                                      env=env, capture_output=True, text=True)
+                if done.returncode != 0:
+                    raise common.UserError(f"{script} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
+                runs.append(json.load(open(out)))
+        n = args.steps - max(1, args.steps // 5)
+        per_step = {k: 1000 * (runs[0][k] - runs[1][k]) / n for k in ("wall_s", "train_step_s", "batch_s")}
+        bare = per_step["train_step_s"] + per_step["batch_s"]
+        overhead = per_step["wall_s"] / bare - 1
+        results.append(dict(script=script, data=data, flags=list(entry.off), ms_per_step=per_step["wall_s"],
+                            train_step_ms=per_step["train_step_s"], batch_ms=per_step["batch_s"], overhead=overhead))
+        rows.append(f"| {script} | {' '.join(entry.off)} | {per_step['train_step_s']:.3f} | {per_step['batch_s']:.3f} | "
+                    f"{per_step['wall_s']:.3f} | {100 * overhead:.1f} % |")
+        print(rows[-1], flush=True)
+    name = os.path.join(args.results, "speed_harness" + (f"-{args.label}" if args.label else ""))
+    os.makedirs(args.results, exist_ok=True)
+    common.write_json(name + ".json", {"command": args.command, "threads": args.threads, "steps": args.steps,
+                                       "results": results})
+    with open(name + ".md", "w") as f:
+        code = "this checkout" if os.path.samefile(args.code, ROOT) else os.path.abspath(args.code)
+        f.write(f"`{args.command}`\n\nEach script's plain GAN on {data}, {args.threads} thread(s), scripts from {code}; "
+                f"ms per step from a {args.steps}- and a {max(1, args.steps // 5)}-step run. Bare loop = train_step + "
+                "drawing its real batch; the harness is the rest of the step's wall time.\n\n"
+                "| script | flags | train_step ms | batch ms | ms per step in the script | harness overhead |\n"
+                "| --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows) + "\n")
+    print(f"wrote {name}.md and .json")
+
+
 def time_evaluation_share(args, env) -> None:
     rows, results = [], []
     for script in args.scripts:
@@ -178,7 +256,7 @@ def time_evaluation_share(args, env) -> None:
 def parse(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "hd"], help="data sets (any --dataset of the scripts)")
-    p.add_argument("--scripts", nargs="+", default=sorted({g[0] for g in GROUPS}), help="scripts to time")
+    p.add_argument("--scripts", nargs="+", default=sorted({g[0] for g in groups()}), help="scripts to time")
     p.add_argument("--steps", type=int, default=1000, help="generator updates of the long run (the short: a fifth; "
                    "WGAN with 5 critic steps: a fifth of both)")
     p.add_argument("--hd-steps", type=int, default=200, help="the same on the 1200-D set")
@@ -188,9 +266,10 @@ def parse(argv):
     p.add_argument("--emd", action="store_true", help="time the exact EMD instead of the training steps")
     p.add_argument("--emd-n", type=int, default=2000, help="--emd: points per cloud")
     p.add_argument("--eval-share", action="store_true", help="time each script's default run and its evaluations")
-    p.add_argument("--code", default=ROOT, help="--eval-share: the folder with the scripts to time (default this one)")
+    p.add_argument("--harness", action="store_true", help="per step, the harness's time against a bare train_step loop")
+    p.add_argument("--code", default=ROOT, help="--eval-share, --harness: the folder with the scripts to time (default this one)")
     p.add_argument("--eval-steps", type=int, default=None, help="--eval-share: --steps of each run (default its own)")
-    p.add_argument("--label", default="", help="--eval-share: added to the output's name, e.g. before")
+    p.add_argument("--label", default="", help="--eval-share, --harness: added to the output's name, e.g. before")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)
     args.command = " ".join(["python benchmarks/speed.py", *argv])
@@ -205,16 +284,17 @@ def main(argv=None) -> None:
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads))
     if args.eval_share:
         return time_evaluation_share(args, env)
+    if args.harness:
+        return time_harness(args, env)
     rows, results, started = [], [], time.perf_counter()
     for data in args.datasets:
-        for script, (plain_name, plain_flags), methods in (g for g in GROUPS if g[0] in args.scripts):
+        for script, (plain_name, plain_flags), methods in (g for g in groups() if g[0] in args.scripts):
             base = ["--dataset", data]
             plain = steps_per_second(script, base + plain_flags, data, args, env)
             results.append(dict(data=data, script=script, method=f"{plain_name} (plain)", steps_per_s=plain, cost=1.0))
             rows.append(f"| {data} | {script} | {plain_name} (plain) | {plain:.1f} | 1.00 |")
             print(rows[-1], flush=True)
-            for method in methods:
-                flags = EXTRA.get(method) or METHODS[method][1]
+            for method, flags in methods:
                 rate = steps_per_second(script, base + flags, data, args, env)
                 results.append(dict(data=data, script=script, method=method, steps_per_s=rate, cost=plain / rate))
                 rows.append(f"| {data} | {script} | {method} | {rate:.1f} | {plain / rate:.2f} |")

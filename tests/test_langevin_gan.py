@@ -9,10 +9,13 @@ import torch
 
 import common
 import data
+import metrics
 import plots
 import langevin_gan as lg
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
+DIVERGE = ["--lr-g", "1e30", "--lr-d", "1e30"]  # blows the losses up within a few steps
+OUTPUTS = ["level_lines_2.png", "level_lines_4.png", "level_lines_6.png"]
 
 
 def run(tmp_path, *extra, name="run"):
@@ -130,13 +133,8 @@ def test_blur_preserves_mass_and_is_the_identity_at_zero():
 
 
 @pytest.mark.parametrize("noise", ["none", "sgld", "cc"])
-def test_every_noise_arm_runs_and_writes_its_outputs(tmp_path, noise):
+def test_every_noise_arm_coarse_grains_and_keeps_its_noise_level(tmp_path, noise):
     out, final = run(tmp_path, "--noise", noise, "--blur", "0.05", "--blur-decay-steps", "4")
-    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png", "ckpt.pt",
-                 "mode_hist.png", "level_lines_2.png", "level_lines_6.png"):
-        assert os.path.isfile(os.path.join(out, name)), name
-    for key in ("emd", "emd_floor", "modes", "hq", "kl", "final_noise_level"):
-        assert key in final
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
     assert [r["blur"] for r in rows] == [pytest.approx(0.05 * 0.25), 0.0]
     assert (final["final_noise_level"] > 0) == (noise != "none")
@@ -171,7 +169,7 @@ def test_conditional_batches_carry_each_images_own_label_and_both_nets_use_it(sh
     for image, label in zip(images, labels):  # each image is a row of the set that has this label
         matches = (rows == image.flatten()).all(1).nonzero().flatten()
         assert len(matches) and any(int(ds.labels[i]) == int(label) for i in matches)
-    nets, _ = lg.build_networks(ds, args, "cpu", {"eta": torch.Generator()})
+    nets, _ = lg.build_networks(ds, args, "cpu")
     z, other = torch.randn(16, args.z_dim), (labels + 1) % 10
     with torch.no_grad():
         assert not torch.allclose(nets["G"](z, labels), nets["G"](z, other))
@@ -180,9 +178,14 @@ def test_conditional_batches_carry_each_images_own_label_and_both_nets_use_it(sh
 
 def test_conditional_mnist_writes_the_digit_grid_and_label_accuracy(tmp_path, shared_mnist_dir):
     out, final = run(tmp_path, "--dataset", "mnist", "--data-dir", str(shared_mnist_dir), "--conditional", "--eval-n", "100")
-    assert 0 <= final["label_accuracy"] <= 1
+    classifier, _ = metrics.get_classifier(data.load_dataset("mnist", str(shared_mnist_dir)), str(shared_mnist_dir))
+    predicted = classifier.predict(metrics.to_unit_range(torch.as_tensor(np.load(os.path.join(out, "samples.npy"))).float()))
+    asked = np.arange(100) % 10  # sample i was asked for digit i mod 10
+    per_digit = [float(np.mean(predicted[asked == k] == k)) for k in range(10)]
     rows = common.MetricsLog.read(os.path.join(out, "metrics.jsonl"))
-    assert len(rows[-1]["label_accuracy_per_digit"]) == 10
+    # the evaluation classifies the images before they are rounded to the stored uint8: a sample may flip
+    assert np.abs(np.subtract(rows[-1]["label_accuracy_per_digit"], per_digit)).sum() <= 0.1 + 1e-6
+    assert final["label_accuracy"] == pytest.approx(np.mean(rows[-1]["label_accuracy_per_digit"]))
     assert plots.read_png(os.path.join(out, "samples.png")).shape == (302, 302)  # 10 x 10 digits
     with pytest.raises(common.UserError, match="labelled image set"):
         run(tmp_path, "--conditional", name="bad")

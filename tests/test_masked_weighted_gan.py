@@ -15,27 +15,14 @@ import masked_weighted_gan as mw
 from conftest import ROOT
 
 TINY = ["--steps", "6", "--batch", "32", "--presample", "64", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
+DIVERGE = ["--optimizer", "sgd", "--lr", "1e30", "--lr-d", "1e30"]  # blows the losses up within a few steps
+OUTPUTS = ["prior_map.png", "emd_curve.png"]  # a ring run's own pictures, beside every script's
 
 
 def run(tmp_path, *extra, name="run"):
     out = str(tmp_path / name)
     final = mw.main([*TINY, "--out", out, *extra])
     return out, final
-
-
-@pytest.mark.parametrize("prior, loss", [("constant", "wgan"), ("masked", "wgan"), ("weighted", "wgan"),
-                                         ("weighted", "gan"), ("masked", "gan")])
-def test_smoke_every_prior_writes_the_run_folder(tmp_path, prior, loss):
-    out, final = run(tmp_path, "--prior", prior, "--loss", loss)
-    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png",
-                 "prior_map.png", "emd_curve.png", "ckpt.pt"):
-        assert os.path.isfile(os.path.join(out, name)), name
-    stored = json.load(open(os.path.join(out, "final_metrics.json")))
-    for key in ("emd", "emd_floor", "emd_n", "modes", "hq", "kl"):
-        assert key in stored
-    assert np.load(os.path.join(out, "samples.npy")).shape == (64, 2)
-    assert len(open(os.path.join(out, "metrics.jsonl")).readlines()) == 2
-    assert torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)["step"] == 6
 
 
 @pytest.mark.parametrize("extra, expected", [
@@ -58,10 +45,10 @@ def test_masked_sampling_of_a_constant_prior_gan_keeps_what_d_scores_highest(tmp
     assert final["sample_prior"] == "train" and masked["sample_prior"] == "masked"
     args = argparse.Namespace(**json.load(open(os.path.join(out, "args.json"))))
     ds = data.ring()
-    nets, _ = mw.build_networks(ds, args, "cpu", {})
+    nets, _ = mw.build_networks(ds, args, "cpu")
     state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
     nets["G"].load_state_dict(state["G"]), nets["D"].load_state_dict(state["D"])
-    to_model = ds.model_maps()[2]
+    to_model = ds.model_maps(identity=False)[2]
     with torch.no_grad():
         score = {name: nets["D"](to_model(torch.as_tensor(np.load(os.path.join(d, "samples.npy")), dtype=torch.float32)))
                  for name, d in (("constant", out), ("masked", masked_dir))}

