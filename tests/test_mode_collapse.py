@@ -12,12 +12,12 @@ from conftest import bench
 
 def test_plan_is_the_full_suite_and_shards_partition_it():
     runs = mode_collapse.plan(mode_collapse.parse([]))
-    assert len(runs) == 3 * 11 * 5 and len({r["run_dir"] for r in runs}) == len(runs)
+    assert len(runs) == 3 * len(mode_collapse.DEFAULT_METHODS) * 5 and len({r["run_dir"] for r in runs}) == len(runs)
     assert {r["steps"] for r in runs if r["data"] == "hd"} == {1000} and {r["steps"] for r in runs if r["data"] != "hd"} == {2000}
     assert all(os.path.isfile(r["script"]) for r in runs)
     assert all(r["argv"][r["argv"].index("--eval-n") + 1] == "2500" for r in runs)
     quick = mode_collapse.plan(mode_collapse.parse(["--quick"]))
-    assert len(quick) == 3 * 11 * 2 and {r["steps"] for r in quick} == {500, 200}
+    assert len(quick) == 3 * len(mode_collapse.DEFAULT_METHODS) * 2 and {r["steps"] for r in quick} == {500, 200}
     for count in (1, 2, 3, 7):
         shards = [mode_collapse.shard(runs, i, count) for i in range(1, count + 1)]
         dirs = [r["run_dir"] for part in shards for r in part]
@@ -31,7 +31,7 @@ def test_plan_is_the_full_suite_and_shards_partition_it():
 def test_user_mixture_names_its_runs_after_the_file(tmp_path):
     args = mode_collapse.parse(["--data", str(tmp_path / "mine.npy"), "--centers", str(tmp_path / "mine.json"), "--seeds", "1"])
     runs = mode_collapse.plan(args)
-    assert len(runs) == 11 and {r["data"] for r in runs} == {"mine"}
+    assert len(runs) == len(mode_collapse.DEFAULT_METHODS) and {r["data"] for r in runs} == {"mine"}
     assert all(r["argv"][-2:] == ["--centers", str(tmp_path / "mine.json")] for r in runs)
 
 
