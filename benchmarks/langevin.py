@@ -4,6 +4,8 @@
     python benchmarks/langevin.py --seeds 3 --eps 0.02 0.05 0.1 0.2 0.5 --arms none sgld cc none+blur cc+blur
                                                                  # the step-size sweep, every arm alike
     python benchmarks/langevin.py --datasets ring --seeds 3 --tag adam -- --d-optimizer adam
+    python benchmarks/langevin.py --datasets mnist --data-dir ../shared/data/mnist-5k --seeds 3 --steps 20000
+                                                                 # Fig. 2: the conditional MNIST GAN, every arm
 
 Every arm shares networks, step size, prior, batch, steps and seed; only D's injected noise (and, for
 the `+blur` arms, the coarse-graining of eq. 9: instance noise of std `--blur` lowered linearly to 0
@@ -66,12 +68,52 @@ def table_row(data: str, arm: str, cell: dict) -> str:
             f"{' '.join(f'{e:.2f}' for e in cell['emd'])} | {first_step_with_all_modes(cell, n_modes) if n_modes else ''} |")
 
 
+def conditional_mnist(args, extra: list[str], records: str | None) -> None:
+    """Fig. 2: the conditional GAN on MNIST (ten samples asked for each digit, judged by the MNIST
+    classifier); per arm how often G draws the digit it was asked for, the classes it hits and
+    their KL to uniform, and seed 0's digit grid (row k: digit k asked for)."""
+    tag = f"-{args.tag}" if args.tag else ""
+    runs = {arm: [os.path.join(args.runs, f"langevin-cmnist-{arm}-{args.steps}{tag}-s{seed}") for seed in range(args.seeds)]
+            for arm in args.arms}
+    data_dir = ["--data-dir", args.data_dir] if args.data_dir else []
+    run_all([(SCRIPT, d, ["--dataset", "mnist", "--conditional", *data_dir, *arm_flags(arm, args), "--seed", str(seed),
+                          "--steps", str(args.steps), *extra]) for arm, dirs in runs.items() for seed, d in enumerate(dirs)],
+            args.jobs, records)
+    rows, summary, pictures, captions = [], {}, [], []
+    for arm, dirs in runs.items():
+        finals, logs = zip(*(load(d, records) for d in dirs))
+        cell = summary[arm] = {k: [f[k] for f in finals] for k in ("label_accuracy", "classes_hit", "class_kl", "wall_s")}
+        cell["class_shares"] = [log[-1]["class_shares"] for log in logs]
+        cell["label_accuracy_per_eval"] = [[r["label_accuracy"] for r in log] for log in logs]
+        cell["steps_evaluated"] = [r["step"] for r in logs[0]]
+        cell["classifier_accuracy"] = logs[0][-1].get("classifier_accuracy", finals[0].get("classifier_accuracy"))
+        rows.append(f"| {arm} | {mean_std(cell['label_accuracy'], 3)} | {mean_std(cell['classes_hit'], 1)} | "
+                    f"{mean_std(cell['class_kl'], 3)} | {' '.join(f'{a:.2f}' for a in cell['label_accuracy'])} | "
+                    f"{' '.join(f'{s:.2f}' for s in np.mean(cell['class_shares'], 0))} |")
+        for picture in ("samples.png", "class_hist.png"):
+            if os.path.isfile(os.path.join(dirs[0], picture)):
+                pictures.append(os.path.join(dirs[0], picture))
+                captions.append(f"{arm}, seed 0 (row k: digit k asked for)" if picture == "samples.png" else "")
+    header = (f"Conditional MNIST, {args.seeds} seeds, {args.steps} steps each; 2,000 samples per run, 200 asked for "
+              "each digit; label accuracy: the share the MNIST classifier reads as the digit asked for (0.1 by chance)"
+              f"{'; flags: ' + ' '.join(extra) if extra else ''}.\n\n"
+              "| noise | label accuracy | classes hit /10 | class KL to uniform | label accuracy per seed | "
+              "mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- |")
+    name = os.path.join(args.results, f"langevin_cmnist{tag}")
+    write_outputs(name, header, rows, summary, args)
+    if pictures:
+        plots.write_png(name + ".png", plots.tile(pictures, 4, captions))
+        print(f"wrote {name}.png")
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
-    p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "star"])
+    p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "star", "mnist"],
+                   help="mnist: the conditional GAN of Fig. 2, alone")
+    p.add_argument("--data-dir", default=None, help="mnist: its folder (default: the script's)")
     p.add_argument("--arms", "--noises", nargs="+", default=ARMS[:3], choices=ARMS,
                    help="D's noise, with or without coarse-graining (+blur)")
     p.add_argument("--eps", nargs="+", type=float, default=None,
@@ -89,6 +131,10 @@ def main(argv=None) -> None:
                    help="the picture also shows D's level lines at a third and two thirds of the run (Fig. 1a-c)")
     args = p.parse_args(argv)
     records = args.records or None
+    if args.datasets == ["mnist"]:
+        return conditional_mnist(args, extra, records)
+    if "mnist" in args.datasets:
+        p.error("--datasets mnist is the conditional MNIST experiment: run it on its own")
     tag = f"-{args.tag}" if args.tag else ""
     blur_tag = f"-blur{args.blur:g}" if args.blur != 0.2 else ""
     eps_list = args.eps or [None]

@@ -141,6 +141,22 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
     assert (tmp_path / "res" / "langevin_sweep.md").read_text() == sweep
 
 
+def test_conditional_mnist_table_per_arm(tmp_path, capsys, shared_mnist_dir):
+    argv = ["--datasets", "mnist", "--data-dir", str(shared_mnist_dir), "--arms", "none", "cc", "--seeds", "1",
+            "--steps", "2", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"),
+            "--records", str(tmp_path / "rec"), "--", "--batch", "16", "--eval-n", "100"]
+    code, out, err = bench(capsys, "langevin", *argv)
+    assert code == 0, out + err
+    results = json.loads((tmp_path / "res" / "langevin_cmnist.json").read_text())["results"]
+    for arm in ("none", "cc"):
+        run_dir = tmp_path / "runs" / f"langevin-cmnist-{arm}-2-s0"
+        stored = json.loads((run_dir / "args.json").read_text())
+        assert stored["conditional"] and stored["noise"] == arm
+        assert results[arm]["label_accuracy"] == [json.loads((run_dir / "final_metrics.json").read_text())["label_accuracy"]]
+    code, _, err = bench(capsys, "langevin", "--datasets", "mnist", "ring")
+    assert code == 2 and "on its own" in err
+
+
 def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
     script = os.path.join(ROOT, "langevin_gan.py")
     tiny = ["--steps", "2", "--eval-n", "64", "--emd-n", "64"]
