@@ -129,6 +129,35 @@ def seed_everything(seed: int) -> None:
     torch.backends.cudnn.benchmark = False
 
 
+def number(kind: type, at_least=None, above=None, at_most=None, below=None):
+    """An argparse type: an int or a finite float within the bounds given, so that a flag's bad value
+    (0 where 0 means nothing, -1, nan, inf, a word) is refused when the flags are read."""
+    bounds = [(at_least, lambda v, b: v >= b, ">="), (above, lambda v, b: v > b, ">"),
+              (at_most, lambda v, b: v <= b, "<="), (below, lambda v, b: v < b, "<")]
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'a whole number' if kind is int else 'a number'}") from None
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        for bound, holds, sign in bounds:
+            if bound is not None and not holds(value, bound):
+                raise argparse.ArgumentTypeError(f"{text} must be {' and '.join(f'{s} {b}' for b, _, s in bounds if b is not None)}")
+        return value
+    parse.__name__ = kind.__name__
+    parse.bounds = dict(at_least=at_least, above=above, at_most=at_most, below=below)  # for the tests
+    return parse
+
+
+class ScriptParser(argparse.ArgumentParser):
+    """An argument error is one line that says what to do, not the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message}; see python {self.prog} --help\n")
+
+
 def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, batch: int | None,
                     evaluations: int | str = 10, emd_n: int | None = 1000) -> None:
     """The flags every script shares, with the script's own defaults. evaluations: how many a run
@@ -136,22 +165,22 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     by which the script sets it itself; emd_n None: as many as --eval-n."""
     g = parser.add_argument_group("common")
     g.add_argument("--dataset", default=dataset, help="ring | grid | hd | star | mnist | fashion-mnist | stacked-mnist | cifar10 | celeba | PATH.npy | FOLDER of images (default %(default)s)")
-    g.add_argument("--steps", type=int, default=steps, help="generator updates (default %(default)s)")
-    g.add_argument("--batch", type=int, default=batch, help="minibatch size m, the paper's")
-    g.add_argument("--seed", type=int, default=0, help="random seed; same seed, same numbers on CPU")
+    g.add_argument("--steps", type=number(int, at_least=1), default=steps, help="generator updates (default %(default)s)")
+    g.add_argument("--batch", type=number(int, at_least=2), default=batch, help="minibatch size m, the paper's")
+    g.add_argument("--seed", type=number(int, at_least=0, below=2 ** 32), default=0, help="random seed; same seed, same numbers on CPU")
     g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to train")
-    g.add_argument("--threads", type=int, default=None,
+    g.add_argument("--threads", type=number(int, at_least=1), default=None,
                    help="CPU threads for PyTorch (default: all cores); 1 when several runs share a machine")
     g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>); "
                    "one that already holds a run is refused")
     g.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     g.add_argument("--data-dir", default=default_data_dir(), help="where data sets live ($GAN_DATA_DIR, else ./data)")
     g.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue the run in RUN_DIR from its ckpt.pt")
-    g.add_argument("--eval-every", type=int, default=None, help="evaluate every N steps (default: "
+    g.add_argument("--eval-every", type=number(int, at_least=1), default=None, help="evaluate every N steps (default: "
                    + (f"steps/{evaluations})" if isinstance(evaluations, int) else f"{evaluations})"))
     parser.set_defaults(evaluations=evaluations if isinstance(evaluations, int) else None)
-    g.add_argument("--ckpt-every", type=int, default=None, help="checkpoint every N steps (default: steps/10)")
-    g.add_argument("--emd-n", type=int, default=emd_n, help="samples for the EMD and its data floor"
+    g.add_argument("--ckpt-every", type=number(int, at_least=1), default=None, help="checkpoint every N steps (default: steps/10)")
+    g.add_argument("--emd-n", type=number(int, at_least=2), default=emd_n, help="samples for the EMD and its data floor"
                    + ("" if emd_n else " (default eval-n)"))
     g.add_argument("--centers", default=None, help="JSON with 'centers' and 'sigma' of a user .npy mixture")
 
@@ -173,8 +202,8 @@ def script_parser(path: str, doc: str) -> argparse.ArgumentParser:
     run (args.json), so that a folder is resumed only by the script that wrote it."""
     script = os.path.splitext(os.path.basename(path))[0]
     run = doc[doc.index("\nRun"):].strip() if "\nRun" in doc else ""
-    parser = argparse.ArgumentParser(prog=f"{script}.py", description=doc.split("\n\n")[0], epilog=run,
-                                     formatter_class=HelpFormatter)
+    parser = ScriptParser(prog=f"{script}.py", description=doc.split("\n\n")[0], epilog=run,
+                          formatter_class=HelpFormatter)
     parser.set_defaults(script=script)
     return parser
 

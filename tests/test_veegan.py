@@ -126,7 +126,7 @@ def cli(capsys, *args):
 @pytest.mark.parametrize("flags, message", [
     (["--dataset", "nope"], "unknown data set"),
     (["--ivom-n", "5"], "--ivom-n needs an image data set"),
-    (["--batch", "1"], "--batch must be >= 2"),
+    (["--batch", "1"], "--batch: 1 must be >= 2"),
 ])
 def test_bad_input_one_line_error(tmp_path, capsys, flags, message):
     code, err = cli(capsys, *flags, "--out", str(tmp_path / "o"))
