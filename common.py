@@ -205,6 +205,7 @@ def script_parser(path: str, doc: str) -> argparse.ArgumentParser:
     parser = ScriptParser(prog=f"{script}.py", description=doc.split("\n\n")[0], epilog=run,
                           formatter_class=HelpFormatter)
     parser.set_defaults(script=script)
+    parser.resumable = set()  # a script's own flags that --resume may change as well (common.RESUMABLE)
     return parser
 
 
@@ -237,6 +238,10 @@ def preset_help(parser: argparse.ArgumentParser, presets: dict) -> None:
             action.help += f" [default: {'; '.join(values)}]"
 
 
+# what --resume may change: the run's length, where and how fast it runs, and how often it reports
+RESUMABLE = {"steps", "device", "threads", "data_dir", "eval_every", "ckpt_every", "resume", "out", "overwrite"}
+
+
 def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
     """Parse flags; with --resume, the stored args.json become the defaults so explicit flags still win."""
     args = parser.parse_args(argv)
@@ -256,6 +261,12 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
         parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out", "overwrite") and not k.startswith("_")})
         args = parser.parse_args(argv)
         args.out = args.resume
+        allowed = RESUMABLE | getattr(parser, "resumable", set())
+        changed = [k for k, v in stored.items() if k not in allowed and hasattr(args, k) and getattr(args, k) != v]
+        if changed:
+            flags = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)} (the run's: {stored[k]})" for k in changed)
+            raise UserError(f"--resume {args.resume} continues that run with its own settings, and {flags} would change "
+                            "it; start a new run with --out instead")
     if args.threads is not None:
         if args.threads < 1:
             raise UserError(f"--threads {args.threads}: need at least 1")
@@ -437,13 +448,17 @@ class Run:
         if args.out is None:
             name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
             args.out = os.path.join("runs", f"{args.script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+        if not str(args.out).strip() or (os.path.exists(args.out) and not os.path.isdir(args.out)):
+            raise UserError(f"--out {args.out!r} is not a folder; name a new or a run folder")
         held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]
         if held and not args.resume and not args.overwrite:
             raise UserError(f"--out {args.out} already holds a run ({', '.join(held)}); continue it with --resume "
                             f"{args.out}, choose another --out, or replace it with --overwrite")
-        for f in held if not args.resume else ():
-            os.remove(os.path.join(args.out, f))
-        os.makedirs(args.out, exist_ok=True)
+        self.replaced = [] if args.resume else held  # removed by start, once the new run is set up
+        try:
+            os.makedirs(args.out, exist_ok=True)
+        except OSError as err:
+            raise UserError(f"--out {args.out}: cannot make the folder ({err.strerror}); choose another") from None
         print(f"run folder: {args.out}")
         self.dir = args.out
         self.last_good = None  # the step of the checkpoint on disk (set again by start)
@@ -498,6 +513,8 @@ class Run:
                                 f"give --steps {self.start_step} or more")
             self.wall_before = float(checkpoint.get("wall_s", 0.0))
             print(f"resumed at step {self.start_step}")
+        for f in self.replaced:  # --overwrite: the old run goes only now that the new one is set up
+            os.remove(os.path.join(self.dir, f))
         write_json(os.path.join(self.dir, "args.json"), vars(args))
         self.log = MetricsLog(self.dir, resume_step=self.start_step if args.resume else None)
         self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), advice=self.divergence_advice)

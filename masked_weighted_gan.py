@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="optimiser of both nets")
     g.add_argument("--z-dim", type=common.number(int, at_least=1), default=None, help="latent dimension k")
     g.add_argument("--eval-n", type=common.number(int, at_least=2), default=2000, help="samples per evaluation")
+    p.resumable.add("sample_prior")  # a finished run sampled through another prior
     common.preset_help(p, {**PRESETS, **{f"mlp+{loss}": preset for loss, preset in TOY_LOSS.items()}})
     return p
 

@@ -211,9 +211,11 @@ def point_reference(ds, n: int, emd_n: int, seed: int, cache_dir: str | None = N
                 cache = json.load(f)
         except (OSError, ValueError):  # damaged or being replaced: recompute
             cache = {}
+    ours = isinstance(cache, dict) and all(isinstance(v, float) for v in cache.values())
+    cache = cache if ours else {}  # a file of that name that is not our cache is left as it is
     if key not in cache:
         cache[key] = emd(a, b)
-        if path:
+        if path and ours:
             try:
                 write_json(path, cache)
             except OSError:  # a read-only place: the floor is only recomputed next time

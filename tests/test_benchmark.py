@@ -165,7 +165,7 @@ def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
         runner.run_all([(script, good, tiny), (script, bad, [*tiny, "--batch", "1"])], 2)
     assert os.path.isfile(os.path.join(good, "final_metrics.json"))
     assert "wrote" in open(os.path.join(good, "stdout.log")).read()  # the run's own output lands in its log
-    assert "error: --batch must be >= 2" in open(os.path.join(bad, "stdout.log")).read()
+    assert "error: argument --batch: 1 must be >= 2" in open(os.path.join(bad, "stdout.log")).read()
     assert not os.path.isfile(os.path.join(bad, "final_metrics.json"))
 
 

@@ -223,3 +223,35 @@ def test_resuming_a_finished_run_rescores_it_as_a_run_from_scratch(tmp_path, scr
     assert {k: v for k, v in again.items() if k != "wall_s"} == {k: v for k, v in spoiled.items() if k != "wall_s"} | {"emd": first["emd"]}
     assert again["wall_s"] == 123.0  # the training's, not the re-scoring's
     assert common.MetricsLog.read(out / "metrics.jsonl") == rows
+
+
+def test_a_refused_overwrite_leaves_the_old_run_and_a_file_is_no_run_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    run("pgan", out)
+    before = snapshot(out)
+    images = tmp_path / "odd.npy"
+    np.save(images, np.zeros((8, 28, 20), np.uint8))  # pgan refuses non-square images once its networks are built
+    code, err = cli(capsys, "pgan", *TINY["pgan"], "--dataset", str(images), "--out", str(out), "--overwrite")
+    assert code == 2 and err.count("\n") == 1 and snapshot(out) == before
+    (tmp_path / "plain").write_text("a file of the user's")
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--out", str(tmp_path / "plain"))
+    assert code == 2 and "is not a folder" in err and (tmp_path / "plain").read_text() == "a file of the user's"
+
+
+def test_resume_refuses_flags_that_would_change_the_run_and_keeps_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    run("masked_weighted_gan", out, "--prior", "weighted", steps=3)
+    before = snapshot(out)
+    for flags in (["--prior", "masked"], ["--dataset", "grid"], ["--z-dim", "3"]):
+        code, err = cli(capsys, "masked_weighted_gan", "--resume", str(out), *flags)
+        assert code == 2 and err.count("\n") == 1 and flags[0] in err and "--out" in err
+        assert snapshot(out) == before
+    final = importlib.import_module("masked_weighted_gan").main(["--resume", str(out), "--steps", "6",
+                                                                 "--sample-prior", "constant"])
+    assert final["step"] == 6 and final["sample_prior"] == "constant"  # length and sampling may change
+
+
+def test_a_users_file_named_like_the_floor_cache_is_left_alone(tmp_path):
+    (tmp_path / "emd_floors.json").write_text("[1, 2, 3]")
+    reference = metrics.point_reference(data.ring(), 64, 64, 0, str(tmp_path))
+    assert reference.emd_floor > 0 and (tmp_path / "emd_floors.json").read_text() == "[1, 2, 3]"
