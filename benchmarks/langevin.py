@@ -110,19 +110,19 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/langevin.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "star", "mnist"],
                    help="mnist: the conditional GAN of Fig. 2, alone")
     p.add_argument("--data-dir", default=None, help="mnist: its folder (default: the script's)")
     p.add_argument("--arms", "--noises", nargs="+", default=ARMS[:3], choices=ARMS,
                    help="D's noise, with or without coarse-graining (+blur)")
-    p.add_argument("--eps", nargs="+", type=float, default=None,
+    p.add_argument("--eps", nargs="+", type=common.number(float, above=0), default=None,
                    help="D's step sizes (default: the script's own, 0.1); several give the sweep table")
-    p.add_argument("--blur", type=float, default=0.2, help="starting coarse-graining lambda of the +blur arms")
-    p.add_argument("--seeds", type=int, default=5, help="seeds per arm (VEEGAN protocol: 5)")
-    p.add_argument("--steps", type=int, default=5000, help="generator steps per run")
+    p.add_argument("--blur", type=common.number(float, at_least=0), default=0.2, help="starting coarse-graining lambda of the +blur arms")
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=5, help="seeds per arm (VEEGAN protocol: 5)")
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=5000, help="generator steps per run")
     p.add_argument("--tag", default="", help="added to the run folders' and the table's names, for runs with extra flags")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the outputs go")
     p.add_argument("--records", default=os.path.join(ROOT, "benchmarks", "records"),

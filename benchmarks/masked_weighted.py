@@ -221,16 +221,16 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/masked_weighted.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("experiment", choices=["table", "rates", "arc", "images"],
                    help="table: the four priors; rates: Fig. 4 sweep; arc: the masked prior's arc, G against the mask; "
                         "images: the four priors on an image set, class histograms (Figs. 5-7)")
     p.add_argument("--loss", default="wgan", choices=["wgan", "gan"], help="WGAN (paper a) or standard GAN (paper b)")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per arm (default 5 for table, 3 for rates as in the paper)")
-    p.add_argument("--steps", type=int, default=3000, help="generator steps per run")
-    p.add_argument("--eval-every", type=int, default=250, help="evaluation interval for the EMD curves")
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=None, help="seeds per arm (default 5 for table, 3 for rates as in the paper)")
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=3000, help="generator steps per run")
+    p.add_argument("--eval-every", type=common.number(int, at_least=1), default=250, help="evaluation interval for the EMD curves")
     p.add_argument("--tag", default="", help="added to the result files' names, for runs with flags after --")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where tables and plots go")
     g = p.add_argument_group("images")

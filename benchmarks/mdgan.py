@@ -45,13 +45,13 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/mdgan.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid", "hd", "mnist"])
     p.add_argument("--variants", nargs="+", default=VARIANTS, choices=VARIANTS)
-    p.add_argument("--seeds", type=int, default=5, help="seeds per cell (VEEGAN protocol: 5)")
-    p.add_argument("--steps", type=int, default=10_000, help="iterations per run")
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=5, help="seeds per cell (VEEGAN protocol: 5)")
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=10_000, help="iterations per run")
     p.add_argument("--tag", default="", help="added to the run folders' names, for runs with extra flags")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the table goes")
     p.add_argument("--name", default=None, help="file name of the table (mdgan_table, or mdgan_mnist)")

@@ -79,19 +79,19 @@ def parse(argv):
     given = list(argv)
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog="Flags after -- go to every run.",
+    p = common.ScriptParser(prog="benchmarks/mode_collapse.py", description=__doc__.split("\n\n")[0], epilog="Flags after -- go to every run.",
                                 formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=SUITE, choices=SUITE, help="the suite's data sets")
     p.add_argument("--data", default=None, help="your own points (N, D) .npy instead of the suite")
     p.add_argument("--centers", default=None, help="JSON {'centers', 'sigma', 'weights'} of --data, for mode counts")
     p.add_argument("--methods", nargs="+", default=DEFAULT_METHODS, choices=list(METHODS), help="methods to run")
-    p.add_argument("--seeds", type=int, default=5, help="seeds per cell (VEEGAN: 5)")
-    p.add_argument("--steps", type=int, default=2000, help="generator updates per run on 2-D data")
-    p.add_argument("--hd-steps", type=int, default=1000, help="generator updates per run on the 1200-D set")
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=5, help="seeds per cell (VEEGAN: 5)")
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=2000, help="generator updates per run on 2-D data")
+    p.add_argument("--hd-steps", type=common.number(int, at_least=1), default=1000, help="generator updates per run on the 1200-D set")
     p.add_argument("--quick", action="store_true", help="2 seeds, 500 steps, 200 on 1200-D")
-    p.add_argument("--eval-n", type=int, default=2500, help="samples judged per run (VEEGAN: 2,500)")
-    p.add_argument("--emd-n", type=int, default=2000, help="samples in the exact EMD and its floor")
-    p.add_argument("--jobs", type=int, default=os.cpu_count(), help="runs at a time (one thread each)")
+    p.add_argument("--eval-n", type=common.number(int, at_least=2), default=2500, help="samples judged per run (VEEGAN: 2,500)")
+    p.add_argument("--emd-n", type=common.number(int, at_least=2), default=2000, help="samples in the exact EMD and its floor")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=os.cpu_count(), help="runs at a time (one thread each)")
     p.add_argument("--shard", default=None, help="i/N: run only every N-th run, starting at the i-th (1-based)")
     p.add_argument("--merge", nargs="+", default=None, help="build the table from these shard JSON files")
     p.add_argument("--compare", default=None, help="a table's JSON to compare this one with (timings excluded)")

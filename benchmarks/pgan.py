@@ -86,20 +86,20 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/pgan.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("experiment", choices=list(DEFAULT_STEPS), help="which table or figure")
     p.add_argument("--dataset", default=None, help="curves / gradients / probe / readings: data set (default mnist); table: one of ring, grid (default both)")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per arm (table, toy: 5; figures: 1)")
-    p.add_argument("--first-seed", type=int, default=0, help="readings: the first seed (seeds that chose a reading are "
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=None, help="seeds per arm (table, toy: 5; figures: 1)")
+    p.add_argument("--first-seed", type=common.number(int, at_least=0), default=0, help="readings: the first seed (seeds that chose a reading are "
                    "0-4; 5-9 check it on seeds it was not chosen on)")
-    p.add_argument("--steps", type=int, default=None, help="steps per run (table, toy 5,000; MNIST figures 10-12 "
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=None, help="steps per run (table, toy 5,000; MNIST figures 10-12 "
                                                             "epochs of mnist-5k)")
-    p.add_argument("--freeze-epochs", type=int, default=5, help="gradients: epochs with G frozen before release")
+    p.add_argument("--freeze-epochs", type=common.number(int, at_least=0), default=5, help="gradients: epochs with G frozen before release")
     p.add_argument("--readings", nargs="+", default=list(READINGS), choices=list(READINGS),
                    help="readings: which readings of the paper to run (PGAN, and LSGAN of the same networks)")
     p.add_argument("--losses", nargs="+", default=LOSSES, choices=LOSSES, help="which arms to run (default both)")
     p.add_argument("--tag", default="", help="added to the run folders' names, for runs with extra flags")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the outputs go")
     args = p.parse_args(argv)

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from runner import ROOT as HERE, SCRIPTS
+from runner import ROOT as HERE, SCRIPTS, common
 TIMINGS = {"wall_s", "steps_per_s", "eval_s", "time"}
 CASES = {"ring": ["--dataset", "ring", "--steps", "200"],
          "npy": ["--steps", "200"],
@@ -102,13 +102,13 @@ def compare(a: str, b: str) -> None:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/same_outputs.py", description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("save", help="run every script and case into a folder")
     s.add_argument("out")
     s.add_argument("--root", default=HERE, help="the checkout whose scripts run")
     s.add_argument("--data-dir", default=os.path.join(HERE, "..", "shared", "data", "mnist-5k"))
-    s.add_argument("--jobs", type=int, default=2)
+    s.add_argument("--jobs", type=common.number(int, at_least=1), default=2)
     s.add_argument("--scripts", nargs="+", default=list(SCRIPTS), choices=list(SCRIPTS))
     c = sub.add_parser("compare", help="compare two saved folders")
     c.add_argument("a")

@@ -254,21 +254,21 @@ def time_evaluation_share(args, env) -> None:
 
 
 def parse(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/speed.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "hd"], help="data sets (any --dataset of the scripts)")
     p.add_argument("--scripts", nargs="+", default=sorted({g[0] for g in groups()}), help="scripts to time")
-    p.add_argument("--steps", type=int, default=1000, help="generator updates of the long run (the short: a fifth; "
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=1000, help="generator updates of the long run (the short: a fifth; "
                    "WGAN with 5 critic steps: a fifth of both)")
-    p.add_argument("--hd-steps", type=int, default=200, help="the same on the 1200-D set")
+    p.add_argument("--hd-steps", type=common.number(int, at_least=1), default=200, help="the same on the 1200-D set")
     p.add_argument("--device", default="cpu", help="cpu | cuda | mps")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads per run (the suite runs one thread per run)")
+    p.add_argument("--threads", type=common.number(int, at_least=1), default=1, help="CPU threads per run (the suite runs one thread per run)")
     p.add_argument("--data-dir", default=None, help="where image data sets live")
     p.add_argument("--emd", action="store_true", help="time the exact EMD instead of the training steps")
-    p.add_argument("--emd-n", type=int, default=2000, help="--emd: points per cloud")
+    p.add_argument("--emd-n", type=common.number(int, at_least=2), default=2000, help="--emd: points per cloud")
     p.add_argument("--eval-share", action="store_true", help="time each script's default run and its evaluations")
     p.add_argument("--harness", action="store_true", help="per step, the harness's time against a bare train_step loop")
     p.add_argument("--code", default=ROOT, help="--eval-share, --harness: the folder with the scripts to time (default this one)")
-    p.add_argument("--eval-steps", type=int, default=None, help="--eval-share: --steps of each run (default its own)")
+    p.add_argument("--eval-steps", type=common.number(int, at_least=1), default=None, help="--eval-share: --steps of each run (default its own)")
     p.add_argument("--label", default="", help="--eval-share, --harness: added to the output's name, e.g. before")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)

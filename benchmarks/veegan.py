@@ -42,14 +42,14 @@ def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1:] if "--" in argv else []
     argv = argv[:argv.index("--")] if "--" in argv else argv
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
+    p = common.ScriptParser(prog="benchmarks/veegan.py", description=__doc__.split("\n\n")[0], formatter_class=common.HelpFormatter)
     p.add_argument("--datasets", nargs="+", default=["ring", "grid", "hd"], choices=["ring", "grid", "hd"])
     p.add_argument("--methods", nargs="+", default=METHODS, choices=METHODS)
-    p.add_argument("--seeds", type=int, default=5, help="seeds per cell (paper 5)")
-    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1 (to split a table)")
-    p.add_argument("--steps", type=int, default=10_000, help="iterations per run (the notebook: 100,000)")
-    p.add_argument("--extend", type=int, metavar="N", help="start each run from its finished N-iteration run")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (one thread each)")
+    p.add_argument("--seeds", type=common.number(int, at_least=1), default=5, help="seeds per cell (paper 5)")
+    p.add_argument("--first-seed", type=common.number(int, at_least=0), default=0, help="seeds are first-seed .. first-seed + seeds - 1 (to split a table)")
+    p.add_argument("--steps", type=common.number(int, at_least=1), default=10_000, help="iterations per run (the notebook: 100,000)")
+    p.add_argument("--extend", type=common.number(int, at_least=1), metavar="N", help="start each run from its finished N-iteration run")
+    p.add_argument("--jobs", type=common.number(int, at_least=1), default=2, help="runs at a time (one thread each)")
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs"), help="where the run folders go")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where the table goes")
     p.add_argument("--name", default="veegan_table", help="file name of the table")

@@ -3,6 +3,7 @@ diverged runs stopped with advice that works, interrupted runs named, wall time 
 import importlib
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -255,3 +256,14 @@ def test_a_users_file_named_like_the_floor_cache_is_left_alone(tmp_path):
     (tmp_path / "emd_floors.json").write_text("[1, 2, 3]")
     reference = metrics.point_reference(data.ring(), 64, 64, 0, str(tmp_path))
     assert reference.emd_floor > 0 and (tmp_path / "emd_floors.json").read_text() == "[1, 2, 3]"
+
+
+@pytest.mark.parametrize("name", ["veegan", "mdgan", "pgan", "langevin", "masked_weighted", "mode_collapse", "speed",
+                                  "same_outputs"])
+def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys):
+    source = open(os.path.join(os.path.dirname(runner.__file__), f"{name}.py")).read()
+    assert not re.search(r"type=(int|float)\b", source)  # each is common.number(...), refused in one line
+    argv = {"masked_weighted": ["table"], "pgan": ["table"], "same_outputs": ["save", "x"]}.get(name, [])
+    flag = "--threads" if name == "speed" else "--jobs"
+    code, out, err = bench(capsys, name, *argv, flag, "0")
+    assert code == 2 and err.count("\n") == 1 and f"{flag}: 0 must be >= 1" in err
