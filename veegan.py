@@ -26,7 +26,9 @@ its loss against D's parameters after K simulated steps of D's own optimiser,
     theta_D^{k+1} = theta_D^k + eta^k(theta_D^k, dL/dtheta_D^k)                    (eqs. 4-6)
 
 differentiated through all K steps, while D takes one ordinary step. As in the official demo, the K
-steps are Adam's (its moments and step count carried along), on the same minibatch; K = 5.
+steps are Adam's (its moments and step count carried along), on the same minibatch; K = 5. f is our
+GAN arm's non-saturating -log D(G(z)), so that the arms differ in the unrolling alone; the demo's G
+maximises D's whole loss at theta_D^K (the minimax form, `--unrolled-minimax`).
 
 Settings and their sources ([V] read in the official notebook / PacGAN's code, [I] ours):
 * Points [V notebook]: z ~ N(0, I_254) plus one extra N(0, 1) input epsilon fed to G only and not
@@ -57,6 +59,7 @@ Settings and their sources ([V] read in the official notebook / PacGAN's code, [
 Run:
     python veegan.py                                   # ring, VEEGAN, 8,000 iterations (~2 min on CPU)
     python veegan.py --dataset grid --method ali
+    python veegan.py --method unrolled                 # the Unrolled GAN of the same networks, K = 5
     python veegan.py --dataset hd --steps 20000
     python veegan.py --dataset stacked-mnist --data-dir ../shared/data/mnist-5k --steps 2000
     python veegan.py --dataset cifar10 --steps 50000   # GPU; IvOM on 100 test images at the end
@@ -95,6 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--method", default="veegan", choices=["veegan", "ali", "gan", "unrolled"],
                    help="VEEGAN, ALI/BiGAN (adversarial encoder), the plain GAN of the same G, or the Unrolled GAN")
     g.add_argument("--unroll-steps", type=common.number(int, at_least=0), default=5, help="Unrolled GAN: simulated D steps K (Metz et al. 5)")
+    g.add_argument("--unrolled-minimax", action="store_true",
+                   help="Unrolled GAN: G maximises D's loss at theta_D^K, as the official demo (default: -log D(G(z)))")
     g.add_argument("--recon-weight", type=common.number(float, at_least=0), default=1.0, help="weight of the noise autoencoder term d (paper 1)")
     g.add_argument("--extra-noise", type=common.number(int, at_least=0), default=1, help="extra noise inputs of G that are not reconstructed (paper 1)")
     g = p.add_argument_group("training")
@@ -210,8 +215,9 @@ def ali_loss(d_generator_pairs: torch.Tensor, d_reconstructor_pairs: torch.Tenso
 
 
 def unrolled_generator_loss(D: nn.Module, opt_d: torch.optim.Adam, real: torch.Tensor, fake: torch.Tensor,
-                            steps: int) -> torch.Tensor:
-    """f_K = -log sigma(D(G(z); theta_D^K)), theta_D^K after K Adam steps on D's loss from theta_D and
+                            steps: int, minimax: bool = False) -> torch.Tensor:
+    """f_K = -log sigma(D(G(z); theta_D^K)) (minimax: minus D's loss at theta_D^K, whose real-data term
+    depends on G through theta_D^K), theta_D^K after K Adam steps on D's loss from theta_D and
     Adam's current state, each gradient kept in the graph (create_graph) so that G's gradient runs
     through all K steps. K = 0 is the plain GAN's loss. D's buffers are copied: the simulation leaves
     D as it was."""
@@ -236,6 +242,8 @@ def unrolled_generator_loss(D: nn.Module, opt_d: torch.optim.Adam, real: torch.T
         # torch.optim.Adam's update; the clamp keeps sqrt's derivative finite where a gradient is exactly 0
         theta = [p - lr / (1 - beta1 ** t) * m_i / (v_i.clamp_min(1e-30).sqrt() / math.sqrt(1 - beta2 ** t) + eps)
                  for p, m_i, v_i in zip(theta, m, v)]
+    if minimax:
+        return -discriminator_loss(logits(theta, real), logits(theta, fake))
     return F.softplus(-logits(theta, fake)).mean()
 
 
@@ -252,7 +260,7 @@ def train_step(nets: dict, opts: dict, batch: torch.Tensor, args, rng: dict, ste
         d_fake, d_real = D(fake).flatten(), D(real).flatten()
         loss_d = discriminator_loss(d_real, d_fake)
         loss_gf = (F.softplus(-d_fake).mean() if args.method == "gan"
-                   else unrolled_generator_loss(D, opts["d"], real, fake, args.unroll_steps))
+                   else unrolled_generator_loss(D, opts["d"], real, fake, args.unroll_steps, args.unrolled_minimax))
     else:
         d_generator_pairs = D(z, fake)
         with torch.set_grad_enabled(args.method == "ali"):  # VEEGAN's F gets no gradient from D's game

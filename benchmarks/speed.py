@@ -269,7 +269,7 @@ def parse(argv):
     p.add_argument("--harness", action="store_true", help="per step, the harness's time against a bare train_step loop")
     p.add_argument("--code", default=ROOT, help="--eval-share, --harness: the folder with the scripts to time (default this one)")
     p.add_argument("--eval-steps", type=common.number(int, at_least=1), default=None, help="--eval-share: --steps of each run (default its own)")
-    p.add_argument("--label", default="", help="--eval-share, --harness: added to the output's name, e.g. before")
+    p.add_argument("--label", default="", help="added to the output's name, e.g. before")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)
     args.command = " ".join(["python benchmarks/speed.py", *argv])
@@ -300,7 +300,7 @@ def main(argv=None) -> None:
                 rows.append(f"| {data} | {script} | {method} | {rate:.1f} | {plain / rate:.2f} |")
                 print(rows[-1], flush=True)
     suffix = "" if args.device == "cpu" else f"-{args.device}"
-    name = os.path.join(args.results, f"speed{suffix}")
+    name = os.path.join(args.results, f"speed{suffix}" + (f"-{args.label}" if args.label else ""))
     command = args.command
     os.makedirs(args.results, exist_ok=True)
     common.write_json(name + ".json", {"command": command, "device": args.device, "threads": args.threads,

@@ -220,3 +220,14 @@ def test_unrolled_gradient_matches_finite_differences_through_the_unrolled_steps
             with torch.no_grad():
                 weight[index] -= sign * h
         assert grad[index[0] * 3 + index[1]].item() == pytest.approx((values[0] - values[1]) / (2 * h), rel=1e-5, abs=1e-9)
+
+
+def test_the_minimax_unrolled_loss_is_minus_d_loss_after_the_steps_and_runs(tmp_path):
+    G, D, opt_d, real, z = unrolled_setting(seed=2)
+    fake = G(z)
+    at_zero = veegan.unrolled_generator_loss(D, opt_d, real, fake, 0, minimax=True)
+    assert at_zero.item() == pytest.approx(-veegan.discriminator_loss(D(real).flatten(), D(fake).flatten()).item())
+    grad = generator_gradient(G, veegan.unrolled_generator_loss(D, opt_d, real, G(z), 3, minimax=True))
+    assert not torch.allclose(grad, generator_gradient(G, veegan.unrolled_generator_loss(D, opt_d, real, G(z), 3)))
+    _, final = run(tmp_path, "--method", "unrolled", "--unrolled-minimax", "--unroll-steps", "2")
+    assert final["method"] == "unrolled"
