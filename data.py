@@ -352,12 +352,22 @@ def load_npy(path: str, centers_path: str | None = None) -> Dataset:
         raise UserError(f"{path} is not a readable .npy array ({err}); save it with numpy.save") from None
     except Exception as err:
         raise UserError(f"{path} is not a readable .npy array ({type(err).__name__}); save it with numpy.save") from None
+    if not isinstance(x, np.ndarray):  # an .npz archive loads as a mapping of arrays
+        raise UserError(f"{path} is an .npz archive, not one array; save the array you mean with numpy.save(path, array)")
     if x.size == 0:
         raise UserError(f"{path} is empty (shape {x.shape}); it needs at least one sample")
+    if not x.dtype.isnative:  # big-endian on a little-endian machine, or the other way round
+        x = x.astype(x.dtype.newbyteorder("="))
     if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating) and not np.issubdtype(x.dtype, np.integer):
         raise UserError(f"{path} has dtype {x.dtype}; use uint8 or float")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         raise UserError(f"{path} contains NaN or inf; clean those rows before training")
+    if np.abs(x).max() > np.finfo(np.float32).max / 1e3:  # trained in float32: such values overflow it
+        raise UserError(f"{path} holds values up to {np.abs(x).max():.3g}, beyond what float32 training can hold; "
+                        "rescale the data (e.g. to unit variance) first")
+    if x.ndim in (3, 4) and x.dtype != np.uint8 and np.issubdtype(x.dtype, np.integer) and (x.min() < 0 or x.max() > 255):
+        raise UserError(f"{path} holds {x.dtype} images with values in [{x.min()}, {x.max()}]; images are uint8 in "
+                        "[0, 255] or floats")
     name = os.path.splitext(os.path.basename(path))[0]
     if x.ndim == 2:
         if x.shape[0] < 2:

@@ -293,3 +293,15 @@ def test_star_is_five_rotated_gaussians_with_one_mean():
     far = x[np.linalg.norm(x, axis=1) > 2]  # far out, every point lies on one of the 10 rays at angles pi*k/5
     offset = np.mod(np.arctan2(far[:, 1], far[:, 0]), np.pi / 5)
     assert len(far) > 1000 and (np.minimum(offset, np.pi / 5 - offset) < 0.15).mean() > 0.99
+
+
+def test_user_arrays_beyond_float32_of_foreign_byte_order_or_of_wide_integer_images(tmp_path):
+    np.save(tmp_path / "big.npy", np.full((10, 2), 1e39))
+    with pytest.raises(UserError, match="beyond what float32"):
+        data.load_npy(str(tmp_path / "big.npy"))
+    points = np.random.default_rng(0).normal(size=(50, 2))
+    np.save(tmp_path / "be.npy", points.astype(">f4"))  # big-endian: read as the same numbers
+    assert torch.equal(data.load_npy(str(tmp_path / "be.npy")).array, torch.as_tensor(points.astype(np.float32)))
+    np.save(tmp_path / "u16.npy", np.full((5, 28, 28), 300, np.uint16))
+    with pytest.raises(UserError, match="uint8 in"):
+        data.load_npy(str(tmp_path / "u16.npy"))
