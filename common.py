@@ -16,7 +16,9 @@ import json
 import math
 import os
 import random
+import signal
 import sys
+import threading
 import time
 
 import numpy as np
@@ -383,6 +385,10 @@ class Progress:
                   f"eval {100 * self.eval_s / elapsed:.0f} %", flush=True)
             self.sums, self.count = {}, 0
 
+    def check_window(self, step: int) -> None:
+        """Stop with the advice if a loss since the last metrics row is not finite."""
+        check_finite(step, self.advice(), **{k: float(v) / max(self.window_count, 1) for k, v in self.window_sums.items()})
+
     def window_means(self) -> dict[str, float]:
         """Mean of each loss since the previous call (or the start), for the metrics row; resets."""
         means = {f"train_{k}": float(v) / self.window_count for k, v in self.window_sums.items()}
@@ -391,6 +397,10 @@ class Progress:
 
     def rate(self) -> float:
         return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 RUN_FILES = ("ckpt.pt", "args.json", "metrics.jsonl", "final_metrics.json", "samples.npy")
@@ -466,11 +476,19 @@ class Run:
         self.nets = self.opts = None
 
     def __enter__(self) -> "Run":
+        # SIGTERM (what a scheduler sends before it preempts a job) ends the run as Ctrl-C does
+        self._sigterm = (signal.signal(signal.SIGTERM, _raise_interrupt)
+                         if threading.current_thread() is threading.main_thread() else None)
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
+        if self._sigterm is not None:
+            signal.signal(signal.SIGTERM, self._sigterm)
         if kind is KeyboardInterrupt:
-            raise Interrupted(f"the last checkpoint is intact; continue with --resume {self.dir}") from None
+            if self.last_good is None:
+                raise Interrupted(f"before the first checkpoint, so there is nothing to resume; start again "
+                                  f"(--overwrite to reuse {self.dir})") from None
+            raise Interrupted(f"the last checkpoint (step {self.last_good}) is intact; continue with --resume {self.dir}") from None
         if isinstance(error, Diverged):
             raise UserError(f"{error}; {self.divergence_advice()}") from None
 
@@ -532,6 +550,7 @@ class Run:
         self.progress.update(step, **losses)
         evaluated = None
         if step % self.args.eval_every == 0 or step == self.args.steps:
+            self.progress.check_window(step)  # a diverged run stops here, before its samples are judged
             with self.progress.evaluating():
                 self.result, self.samples = evaluated = evaluate()
             self.log.append({"step": step, "time": round(time.time() - self.t0, 2),

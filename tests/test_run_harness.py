@@ -117,7 +117,7 @@ def test_an_interrupt_names_the_folder_to_resume(tmp_path, capsys, monkeypatch):
         raise KeyboardInterrupt
     monkeypatch.setattr(mdgan, "train_step", interrupted)
     code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "6", "--device", "cpu", "--out", str(tmp_path / "run"))
-    assert code == 130 and f"--resume {tmp_path / 'run'}" in err and "RUN_DIR" not in err
+    assert code == 130 and "nothing to resume" in err and f"--overwrite to reuse {tmp_path / 'run'}" in err
 
 
 def test_wall_time_adds_up_over_resumed_segments(tmp_path):
@@ -267,3 +267,22 @@ def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys):
     flag = "--threads" if name == "speed" else "--jobs"
     code, out, err = bench(capsys, name, *argv, flag, "0")
     assert code == 2 and err.count("\n") == 1 and f"{flag}: 0 must be >= 1" in err
+
+
+def test_sigterm_ends_a_run_as_ctrl_c_does_and_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):
+    import signal
+    import mdgan
+    real_step, calls = mdgan.train_step, []
+
+    def terminated_at_step_5(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            os.kill(os.getpid(), signal.SIGTERM)  # what a scheduler sends before it preempts the job
+        return real_step(*args, **kwargs)
+    monkeypatch.setattr(mdgan, "train_step", terminated_at_step_5)
+    before = signal.getsignal(signal.SIGTERM)
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "8", "--ckpt-every", "2", "--out", str(tmp_path / "run"))
+    assert code == 130 and "checkpoint (step 4)" in err and f"--resume {tmp_path / 'run'}" in err
+    assert signal.getsignal(signal.SIGTERM) == before  # the run's handler is gone with the run
+    final = mdgan.main(["--resume", str(tmp_path / "run"), "--steps", "8"])
+    assert final["step"] == 8
