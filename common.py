@@ -457,7 +457,8 @@ class Run:
             print("affine map: x_model = " + shown)
         if args.out is None:
             name = os.path.splitext(os.path.basename(str(args.dataset).rstrip("/\\")))[0]
-            args.out = os.path.join("runs", f"{args.script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}")
+            args.out = os.path.join("runs", f"{args.script}-{name}-s{args.seed}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+                                    f"-{os.getpid()}")  # two runs started in the same second get two folders
         if not str(args.out).strip() or (os.path.exists(args.out) and not os.path.isdir(args.out)):
             raise UserError(f"--out {args.out!r} is not a folder; name a new or a run folder")
         held = [f for f in RUN_FILES if os.path.exists(os.path.join(args.out, f))]

@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, plots, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "langevin_gan.py")
 ARMS = ["none", "sgld", "cc", "none+blur", "cc+blur"]
@@ -73,7 +73,8 @@ def conditional_mnist(args, extra: list[str], records: str | None) -> None:
     classifier); per arm how often G draws the digit it was asked for, the classes it hits and
     their KL to uniform, and seed 0's digit grid (row k: digit k asked for)."""
     tag = f"-{args.tag}" if args.tag else ""
-    runs = {arm: [os.path.join(args.runs, f"langevin-cmnist-{arm}-{args.steps}{tag}-s{seed}") for seed in range(args.seeds)]
+    runs = {arm: [os.path.join(args.runs, f"langevin-cmnist-{arm}-{args.steps}{tag}{settings_suffix(extra)}-s{seed}")
+                  for seed in range(args.seeds)]
             for arm in args.arms}
     data_dir = ["--data-dir", args.data_dir] if args.data_dir else []
     run_all([(SCRIPT, d, ["--dataset", "mnist", "--conditional", *data_dir, *arm_flags(arm, args), "--seed", str(seed),
@@ -143,7 +144,8 @@ def main(argv=None) -> None:
     def run_dir(data, arm, eps, seed):
         arm_name = arm + (blur_tag if arm.endswith("+blur") else "")
         eps_name = f"-eps{eps:g}" if eps is not None else ""
-        return os.path.join(args.runs, f"langevin-{data}-{arm_name}-{args.steps}{eps_name}{tag}-s{seed}")
+        # flags after -- add a hash of them: a finished run is reused only for the same settings
+        return os.path.join(args.runs, f"langevin-{data}-{arm_name}-{args.steps}{eps_name}{tag}{settings_suffix(extra)}-s{seed}")
 
     runs = {c: [run_dir(*c, s) for s in range(args.seeds)] for c in cells}
     run_all([(SCRIPT, d, ["--dataset", data, *arm_flags(arm, args), "--seed", str(seed), "--steps", str(args.steps),

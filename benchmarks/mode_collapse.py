@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import hashlib
 import json
 import os
 import sys
@@ -124,6 +125,9 @@ def plan(args) -> list[dict]:
     else:
         cells = [(d, d, args.hd_steps if d == "hd" else args.steps) for d in args.datasets]
     changed = [f"--eval-n {args.eval_n}"] * (args.eval_n != 2500) + [f"--emd-n {args.emd_n}"] * (args.emd_n != 2000) + args.extra
+    if args.data:  # a user's file: its path and content, and its centres, so that another file of the same name is run anew
+        with open(args.data, "rb") as f:
+            changed += [args.data, hashlib.sha1(f.read()).hexdigest(), str(args.centers)]
     suffix = settings_suffix(changed)
     runs = []
     for data, spec, steps in cells:

@@ -129,12 +129,13 @@ def test_langevin_step_size_sweep_with_coarse_graining(tmp_path, capsys):
     assert code == 0, out + err
     sweep = (tmp_path / "res" / "langevin_sweep.md").read_text()
     assert "| eps 0.05 | eps 0.2 |" in sweep and "| ring | cc+blur |" in sweep and "| ring | none |" in sweep
-    blurred = json.loads((tmp_path / "runs" / "langevin-ring-cc+blur-4-eps0.2-s0" / "args.json").read_text())
-    plain = json.loads((tmp_path / "runs" / "langevin-ring-none-4-eps0.05-s0" / "args.json").read_text())
+    (blurred_dir,) = (tmp_path / "runs").glob("langevin-ring-cc+blur-4-eps0.2-x*-s0")  # -x: a hash of the flags after --
+    (plain_dir,) = (tmp_path / "runs").glob("langevin-ring-none-4-eps0.05-x*-s0")
+    blurred, plain = (json.loads((d / "args.json").read_text()) for d in (blurred_dir, plain_dir))
     assert (blurred["lr_d"], blurred["noise"], blurred["blur"], blurred["blur_decay_steps"]) == (0.2, "cc", 0.2, 2)
     assert (plain["lr_d"], plain["noise"], plain["blur"]) == (0.05, "none", 0.0)
     assert (tmp_path / "res" / "langevin_table-eps0.2.md").is_file()
-    assert {"level_lines_1.png", "level_lines_2.png"} <= set(os.listdir(tmp_path / "runs" / "langevin-ring-none-4-eps0.05-s0"))
+    assert {"level_lines_1.png", "level_lines_2.png"} <= set(os.listdir(plain_dir))
     shutil.rmtree(tmp_path / "runs")  # a table built over several sittings: read back from its records
     code, out, _ = bench(capsys, "langevin", *argv)
     assert "4 of 4 runs already done" in out
@@ -149,7 +150,7 @@ def test_conditional_mnist_table_per_arm(tmp_path, capsys, shared_mnist_dir):
     assert code == 0, out + err
     results = json.loads((tmp_path / "res" / "langevin_cmnist.json").read_text())["results"]
     for arm in ("none", "cc"):
-        run_dir = tmp_path / "runs" / f"langevin-cmnist-{arm}-2-s0"
+        (run_dir,) = (tmp_path / "runs").glob(f"langevin-cmnist-{arm}-2-x*-s0")
         stored = json.loads((run_dir / "args.json").read_text())
         assert stored["conditional"] and stored["noise"] == arm
         assert results[arm]["label_accuracy"] == [json.loads((run_dir / "final_metrics.json").read_text())["label_accuracy"]]

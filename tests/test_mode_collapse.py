@@ -2,6 +2,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 
 import common
@@ -28,11 +29,17 @@ def test_plan_is_the_full_suite_and_shards_partition_it():
     assert all(r["argv"][-2:] == ["--batch", "32"] for r in other)
 
 
-def test_user_mixture_names_its_runs_after_the_file(tmp_path):
-    args = mode_collapse.parse(["--data", str(tmp_path / "mine.npy"), "--centers", str(tmp_path / "mine.json"), "--seeds", "1"])
+def test_user_mixture_names_its_runs_after_the_file_and_its_content(tmp_path):
+    for folder, value in (("a", 0.0), ("b", 1.0)):
+        (tmp_path / folder).mkdir()
+        np.save(tmp_path / folder / "mine.npy", np.full((10, 2), value))
+    args = mode_collapse.parse(["--data", str(tmp_path / "a" / "mine.npy"), "--centers", str(tmp_path / "mine.json"),
+                                "--seeds", "1"])
     runs = mode_collapse.plan(args)
     assert len(runs) == len(mode_collapse.DEFAULT_METHODS) and {r["data"] for r in runs} == {"mine"}
     assert all(r["argv"][-2:] == ["--centers", str(tmp_path / "mine.json")] for r in runs)
+    other = mode_collapse.plan(mode_collapse.parse(["--data", str(tmp_path / "b" / "mine.npy"), "--seeds", "1"]))
+    assert not {r["run_dir"] for r in runs} & {r["run_dir"] for r in other}  # another file of the same name: new runs
 
 
 def test_one_run_equals_merged_shards_and_reruns_finish_at_once(tmp_path, capsys):
