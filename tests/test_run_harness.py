@@ -190,7 +190,7 @@ def test_help_shows_the_default_of_every_flag_and_how_to_run(script, capsys):
 @pytest.mark.parametrize("name", ["veegan", "mdgan", "pgan", "langevin", "masked_weighted", "mode_collapse", "speed"])
 def test_every_benchmark_help_shows_its_defaults(name, capsys):
     code, out, _ = bench(capsys, name, "--help")
-    assert code == 0 and "(default:" in out and f"usage: {name}.py" in out
+    assert code == 0 and "(default:" in out and f"usage: benchmarks/{name}.py" in out
 
 
 def test_resuming_a_folder_without_a_checkpoint_says_how_to_start_again(tmp_path, capsys):
