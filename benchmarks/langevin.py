@@ -79,27 +79,33 @@ def conditional_mnist(args, extra: list[str], records: str | None) -> None:
     data_dir = ["--data-dir", args.data_dir] if args.data_dir else []
     run_all([(SCRIPT, d, ["--dataset", "mnist", "--conditional", *data_dir, *arm_flags(arm, args), "--seed", str(seed),
                           "--steps", str(args.steps), *extra]) for arm, dirs in runs.items() for seed, d in enumerate(dirs)],
-            args.jobs, records)
+            args.jobs, records, keep_diverged=True)
     rows, summary, pictures, captions = [], {}, [], []
     for arm, dirs in runs.items():
         finals, logs = zip(*(load(d, records) for d in dirs))
-        cell = summary[arm] = {k: [f[k] for f in finals] for k in ("label_accuracy", "classes_hit", "class_kl", "wall_s")}
-        cell["class_shares"] = [log[-1]["class_shares"] for log in logs]
+        # a diverged run counts with its last evaluation before the divergence
+        last = [log[-1] if log else {} for log in logs]
+        cell = summary[arm] = {k: [row.get(k) for row in last] for k in ("label_accuracy", "classes_hit", "class_kl")}
+        cell["diverged_at"] = [f.get("last_step") if f.get("diverged") else None for f in finals]
+        cell["wall_s"] = [f.get("wall_s") for f in finals]
+        cell["class_shares"] = [row.get("class_shares") for row in last]
         cell["label_accuracy_per_eval"] = [[r["label_accuracy"] for r in log] for log in logs]
         cell["steps_evaluated"] = [r["step"] for r in logs[0]]
         cell["classifier_accuracy"] = logs[0][-1].get("classifier_accuracy", finals[0].get("classifier_accuracy"))
+        diverged = sum(step is not None for step in cell["diverged_at"])
         rows.append(f"| {arm} | {mean_std(cell['label_accuracy'], 3)} | {mean_std(cell['classes_hit'], 1)} | "
                     f"{mean_std(cell['class_kl'], 3)} | {' '.join(f'{a:.2f}' for a in cell['label_accuracy'])} | "
+                    f"{diverged} of {len(dirs)}{' (last evaluated: ' + ' '.join(str(s) for s in cell['diverged_at'] if s is not None) + ')' if diverged else ''} | "
                     f"{' '.join(f'{s:.2f}' for s in np.mean(cell['class_shares'], 0))} |")
         for picture in ("samples.png", "class_hist.png"):
             if os.path.isfile(os.path.join(dirs[0], picture)):
                 pictures.append(os.path.join(dirs[0], picture))
                 captions.append(f"{arm}, seed 0 (row k: digit k asked for)" if picture == "samples.png" else "")
     header = (f"Conditional MNIST, {args.seeds} seeds, {args.steps} steps each; 2,000 samples per run, 200 asked for "
-              "each digit; label accuracy: the share the MNIST classifier reads as the digit asked for (0.1 by chance)"
-              f"{'; flags: ' + ' '.join(extra) if extra else ''}.\n\n"
-              "| noise | label accuracy | classes hit /10 | class KL to uniform | label accuracy per seed | "
-              "mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- |")
+              "each digit; label accuracy: the share the MNIST classifier reads as the digit asked for (0.1 by chance); "
+              f"a run that diverged counts with its last evaluation before it{'; flags: ' + ' '.join(extra) if extra else ''}.\n\n"
+              "| noise | label accuracy | classes hit /10 | class KL to uniform | label accuracy per seed | diverged | "
+              "mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- | --- |")
     name = os.path.join(args.results, f"langevin_cmnist{tag}")
     write_outputs(name, header, rows, summary, args)
     if pictures:

@@ -82,9 +82,12 @@ def _starter():
     return context
 
 
-def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str | None = None) -> None:
+def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str | None = None,
+            keep_diverged: bool = False) -> None:
     """Run (script, run_dir, flags) jobs that have not finished yet (see `finished`), `workers` at a
-    time, one thread each (tiny networks run fastest that way, and runs do not fight over cores)."""
+    time, one thread each (tiny networks run fastest that way, and runs do not fight over cores).
+    keep_diverged: a run that stops with "training diverged" is a result, not a failure: its folder
+    gets diverged.json (the message and the last step evaluated), and `load` returns that."""
     todo = [job for job in jobs if not finished(job[1], records)]
     print(f"{len(jobs) - len(todo)} of {len(jobs)} runs already done; running {len(todo)} with {workers} jobs", flush=True)
     # one fork server per process: it pays the imports once, and later calls from the same process
@@ -111,6 +114,9 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
             with open(log_path, "a") as log:
                 code = subprocess.run([sys.executable, script, *argv], stdout=log, stderr=subprocess.STDOUT,
                                       env=env).returncode
+        if code != 0 and keep_diverged and mark_diverged(run_dir):
+            print(f"diverged: {run_dir}", flush=True)
+            return 0
         print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
         return code
 
@@ -118,6 +124,18 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
         failed = sum(code != 0 for code in pool.map(one, todo))
     if failed:
         raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
+
+
+def mark_diverged(run_dir: str) -> bool:
+    """Write diverged.json for a run whose log ends in the harness's divergence message."""
+    with open(os.path.join(run_dir, "stdout.log")) as f:
+        errors = [line.strip() for line in f if line.startswith("error: training diverged")]
+    if not errors:
+        return False
+    rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
+    common.write_json(os.path.join(run_dir, "diverged.json"),
+                      {"diverged": True, "message": errors[-1], "last_step": rows[-1]["step"] if rows else 0})
+    return True
 
 
 def settings_suffix(changed: list[str]) -> str:
@@ -132,7 +150,7 @@ def record_path(records: str, run_dir: str) -> str:
 
 def finished(run_dir: str, records: str | None = None) -> bool:
     """A run folder with final_metrics.json, or (with `records`) the record of one."""
-    return (os.path.isfile(os.path.join(run_dir, "final_metrics.json"))
+    return (os.path.isfile(os.path.join(run_dir, "final_metrics.json")) or os.path.isfile(os.path.join(run_dir, "diverged.json"))
             or (records is not None and os.path.isfile(record_path(records, run_dir))))
 
 
@@ -141,11 +159,12 @@ def load(run_dir: str, records: str | None = None) -> tuple[dict, list[dict]]:
     two files are also kept there as one small JSON file named after the folder, which a table
     built over several sittings commits: a run whose folder is gone (run folders are large and not
     committed) is then read back from its record instead of being trained again."""
-    if records is not None and not os.path.isfile(os.path.join(run_dir, "final_metrics.json")):
+    done = next((p for p in (os.path.join(run_dir, n) for n in ("final_metrics.json", "diverged.json")) if os.path.isfile(p)), None)
+    if records is not None and done is None:
         with open(record_path(records, run_dir)) as f:
             record = json.load(f)
         return record["final"], record["rows"]
-    with open(os.path.join(run_dir, "final_metrics.json")) as f:
+    with open(done) as f:
         final = json.load(f)
     rows = common.MetricsLog.read(os.path.join(run_dir, "metrics.jsonl"))
     if records is not None:

@@ -158,6 +158,18 @@ def test_conditional_mnist_table_per_arm(tmp_path, capsys, shared_mnist_dir):
     assert code == 2 and "on its own" in err
 
 
+def test_a_diverged_run_is_kept_as_a_result_where_asked(tmp_path):
+    script = os.path.join(ROOT, "mdgan.py")
+    tiny = ["--steps", "6", "--eval-every", "3", "--eval-n", "64", "--emd-n", "64", "--batch", "32"]
+    run_dir = str(tmp_path / "diverging")
+    with pytest.raises(runner.common.UserError, match="1 runs failed"):  # by default a failure
+        runner.run_all([(script, run_dir, [*tiny, "--lr", "1e30"])], 1)
+    runner.run_all([(script, run_dir, [*tiny, "--lr", "1e30", "--overwrite"])], 1, keep_diverged=True)
+    final, rows = runner.load(run_dir)
+    assert final["diverged"] and "training diverged" in final["message"] and runner.finished(run_dir)
+    assert final["last_step"] == (rows[-1]["step"] if rows else 0)
+
+
 def test_runs_start_from_a_fork_server_and_a_failed_run_is_reported(tmp_path):
     script = os.path.join(ROOT, "langevin_gan.py")
     tiny = ["--steps", "2", "--eval-n", "64", "--emd-n", "64"]
