@@ -68,6 +68,15 @@ def mlp(sizes, activation=nn.ReLU, out_activation=None) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def dcgan_size(shape: tuple) -> int:
+    """The side of (C, H, W) images the DCGAN blocks take: square, 28x28 or a power of two >= 32."""
+    c, h, w = shape
+    if h != w or not (h == 28 or (h >= 32 and h & (h - 1) == 0)):
+        raise UserError(f"the DCGAN networks take square 28x28 or power-of-two (32, 64, ...) images, not {h}x{w}; "
+                        "resize the images, or use the script's MLP (--arch mlp) where it has one")
+    return h
+
+
 def dcgan_generator(z_dim: int, channels: int, size: int, width: int = 64) -> nn.Sequential:
     """DCGAN generator (Radford et al. 2016): project, then 5x5 stride-2 transposed convs, BN+ReLU, tanh.
 

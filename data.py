@@ -329,6 +329,9 @@ def load_image_folder(folder: str, size: int = 64, crop: int | None = None, name
         test = np.array([split.get(f) == "2" for f in files])
     if not test.any():
         test[int(0.9 * len(files)):] = True
+    if (~test).sum() < 2 or not test.any():
+        raise UserError(f"{folder} has {len(files)} images, {int((~test).sum())} of them for training; a folder needs "
+                        "at least 2 training images and 1 test image (3 or more images without a partition file)")
     images = torch.as_tensor(images)
     name = name or os.path.basename(folder.rstrip(os.sep))
     return Dataset(name, "images", (3, size, size), f"{name}: {int((~test).sum())} train / {int(test.sum())} test "

@@ -121,7 +121,8 @@ def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
         D = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), Maxout(c * h * w, 240, 5), nn.Dropout(0.5),
                           Maxout(240, 240, 5), nn.Dropout(0.5), nn.Linear(240, 1))
     else:
-        G, D = common.dcgan_generator(args.z_dim, ds.shape[0], ds.shape[1]), common.dcgan_discriminator(*ds.shape[:2])
+        size = common.dcgan_size(ds.shape)
+        G, D = common.dcgan_generator(args.z_dim, ds.shape[0], size), common.dcgan_discriminator(ds.shape[0], size)
         G.apply(common.dcgan_init)
         D.apply(common.dcgan_init)
     nets = {"G": G.to(device), "D": D.to(device)}

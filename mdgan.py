@@ -123,7 +123,7 @@ def network_makers(ds: datasets.Dataset, args) -> tuple:
         x = int(np.prod(ds.shape))
         return (lambda: nn.Sequential(common.mlp([z, 800, 800, x], out_activation=nn.Tanh), nn.Unflatten(1, ds.shape)),
                 lambda: image_mlp([x, 256, 256, z]), lambda: image_mlp([x, 256, 256, 1]))
-    c, size = ds.shape[0], ds.shape[1]
+    c, size = ds.shape[0], common.dcgan_size(ds.shape)
     dcgan = lambda net: net.apply(common.dcgan_init)  # noqa: E731
     return (lambda: dcgan(common.dcgan_generator(z, c, size)),
             lambda: dcgan(common.dcgan_discriminator(c, size, outputs=z)),

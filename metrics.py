@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.stats import chi2
 
-from base import default_data_dir, load_checkpoint, save_checkpoint, write_json
+from base import UserError, default_data_dir, load_checkpoint, save_checkpoint, write_json
 
 
 def emd(a: np.ndarray, b: np.ndarray) -> float:
@@ -289,9 +289,14 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
         classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
         for path in paths:
             if os.path.isfile(path):
-                state = load_checkpoint(path)
-                classifier.load_state_dict(state["model"])
-                return classifier.to(device), float(state["test_accuracy"])
+                try:
+                    state = load_checkpoint(path)
+                    classifier.load_state_dict(state["model"])
+                    return classifier.to(device), float(state["test_accuracy"])
+                except (UserError, KeyError, RuntimeError, ValueError):  # damaged: trained again and replaced
+                    print(f"note: the classifier cache {path} is damaged; it is trained again", flush=True)
+                    torch.manual_seed(seed)  # the same initial weights as a first training
+                    classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
         print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
               flush=True)
         gen, threads = torch.Generator().manual_seed(seed), torch.get_num_threads()

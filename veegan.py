@@ -161,7 +161,7 @@ def make_networks(method: str, ds: datasets.Dataset, args) -> tuple[nn.Module, n
         for net in (G, F_, D) if args.init == "glorot" else ():
             glorot_init(net)
         return G, (None if method in PLAIN else F_), D
-    c, size = ds.shape[0], ds.shape[1]
+    c, size = ds.shape[0], common.dcgan_size(ds.shape)
     G = common.dcgan_generator(g_in, c, size)
     F_ = common.dcgan_discriminator(c, size, outputs=args.z_dim)
     if method in PLAIN:

@@ -54,3 +54,9 @@ def test_dcgan_shapes(size):
     G, D = common.dcgan_generator(10, 3, size), common.dcgan_discriminator(3, size)
     x = G(torch.zeros(2, 10))
     assert x.shape == (2, 3, size, size) and D(x).shape == (2, 1)
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 28), (1, 1, 1), (3, 48, 48)])
+def test_dcgan_blocks_refuse_images_they_cannot_take_in_one_line(shape):
+    with pytest.raises(common.UserError, match="square 28x28 or power-of-two"):
+        common.dcgan_size(shape)

@@ -305,3 +305,11 @@ def test_user_arrays_beyond_float32_of_foreign_byte_order_or_of_wide_integer_ima
     np.save(tmp_path / "u16.npy", np.full((5, 28, 28), 300, np.uint16))
     with pytest.raises(UserError, match="uint8 in"):
         data.load_npy(str(tmp_path / "u16.npy"))
+
+
+def test_an_image_folder_too_small_to_split_is_refused(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    (tmp_path / "one").mkdir()
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(tmp_path / "one" / "a.png")
+    with pytest.raises(UserError, match="at least 2 training images"):
+        data.load_dataset(str(tmp_path / "one"), str(tmp_path))

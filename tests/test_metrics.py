@@ -217,3 +217,13 @@ def test_third_party_discriminator_finds_the_missing_mode():
     on_covered = metrics.third_party_missing_modes(make, real, fake, covered, **kw)
     assert on_missing["missing"] >= 90 and on_covered["missing"] <= 10
     assert len(on_missing["curve"]) == len(metrics.THRESHOLDS) and on_missing["curve"] == sorted(on_missing["curve"], reverse=True)
+
+
+def test_a_damaged_classifier_cache_is_trained_again(mnist_dir):
+    ds = data.load_dataset("mnist", str(mnist_dir))
+    first, accuracy = metrics.get_classifier(ds, str(mnist_dir))
+    (cache,) = (mnist_dir / "classifiers").glob("*.pt")
+    cache.write_bytes(b"not a checkpoint")
+    again, accuracy_again = metrics.get_classifier(ds, str(mnist_dir))
+    assert accuracy_again == accuracy and all(torch.equal(a, b) for a, b in zip(first.state_dict().values(),
+                                                                                 again.state_dict().values()))
