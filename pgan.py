@@ -358,6 +358,8 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
 
 def write_snapshot(path: str, samples: np.ndarray, ds, args, step: int, size: int = 240) -> None:
     """The samples of one evaluation: their density (points) or (size // 60)^2 images shown twice as large."""
+    if ds.kind == "points" and samples.shape[1] < 2:  # 1-D points have no plane to draw
+        return
     os.makedirs(os.path.dirname(path), exist_ok=True)
     side = max(1, size // 60)
     picture = plots.samples_picture(ds, samples[:, :2] if ds.kind == "points" else samples[:side * side],

@@ -286,3 +286,10 @@ def test_sigterm_ends_a_run_as_ctrl_c_does_and_names_its_last_checkpoint(tmp_pat
     assert signal.getsignal(signal.SIGTERM) == before  # the run's handler is gone with the run
     final = mdgan.main(["--resume", str(tmp_path / "run"), "--steps", "8"])
     assert final["step"] == 8
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_one_dimensional_points_train_to_the_end(tmp_path, script):
+    np.save(tmp_path / "line.npy", np.random.default_rng(0).normal(size=(200, 1)).astype(np.float32))
+    final = run(script, tmp_path / "run", "--dataset", str(tmp_path / "line.npy"))
+    assert final["step"] == 6 and np.load(tmp_path / "run" / "samples.npy").shape == (64, 1)
