@@ -412,6 +412,33 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def take_lock(path: str) -> str:
+    """The run folder's lock file, holding this process's id: a second process on the same folder
+    (two --resume at once) is refused while the first is alive; a lock left by a dead one is taken."""
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    pid = int(f.read().strip() or 0)
+                if pid and pid != os.getpid():
+                    os.kill(pid, 0)  # raises if that process is gone
+                    raise UserError(f"{os.path.dirname(path)} is in use by another run (process {pid}); wait for it "
+                                    "to end, or choose another --out")
+            except (ProcessLookupError, ValueError):
+                pass
+            except PermissionError:  # alive, another user's
+                raise UserError(f"{os.path.dirname(path)} is in use by another user's run; choose another --out") from None
+            with contextlib.suppress(OSError):
+                os.remove(path)  # stale: its process is gone
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(str(os.getpid()))
+        return path
+    raise UserError(f"cannot take the lock {path}; remove it if no run is using the folder")
+
+
 RUN_FILES = ("ckpt.pt", "args.json", "metrics.jsonl", "final_metrics.json", "samples.npy")
 
 
@@ -481,6 +508,7 @@ class Run:
             raise UserError(f"--out {args.out}: cannot make the folder ({err.strerror}); choose another") from None
         print(f"run folder: {args.out}")
         self.dir = args.out
+        self.lock = take_lock(os.path.join(args.out, ".lock"))
         self.last_good = None  # the step of the checkpoint on disk (set again by start)
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
         self.nets = self.opts = None
@@ -494,6 +522,8 @@ class Run:
     def __exit__(self, kind, error, traceback) -> None:
         if self._sigterm is not None:
             signal.signal(signal.SIGTERM, self._sigterm)
+        with contextlib.suppress(OSError):
+            os.remove(self.lock)
         if kind is KeyboardInterrupt:
             if self.last_good is None:
                 raise Interrupted(f"before the first checkpoint, so there is nothing to resume; start again "

@@ -293,3 +293,20 @@ def test_one_dimensional_points_train_to_the_end(tmp_path, script):
     np.save(tmp_path / "line.npy", np.random.default_rng(0).normal(size=(200, 1)).astype(np.float32))
     final = run(script, tmp_path / "run", "--dataset", str(tmp_path / "line.npy"))
     assert final["step"] == 6 and np.load(tmp_path / "run" / "samples.npy").shape == (64, 1)
+
+
+def test_a_folder_in_use_by_a_live_run_is_refused_and_a_dead_ones_lock_is_taken(tmp_path, capsys):
+    import subprocess
+    out = tmp_path / "run"
+    run("mdgan", out, steps=3)
+    assert not (out / ".lock").exists()  # released when the run ends
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        (out / ".lock").write_text(str(sleeper.pid))
+        code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "6")
+        assert code == 2 and err.count("\n") == 1 and f"process {sleeper.pid}" in err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    final = importlib.import_module("mdgan").main(["--resume", str(out), "--steps", "6"])  # its process is gone
+    assert final["step"] == 6 and not (out / ".lock").exists()
