@@ -265,10 +265,29 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
                 stored = json.load(f)
         except (OSError, ValueError):
             raise UserError(f"--resume {args.resume}: its args.json is unreadable; start a fresh run") from None
+        if not isinstance(stored, dict):
+            raise UserError(f"--resume {args.resume}: its args.json is not a run's settings; start a fresh run")
         mine, theirs = parser.get_default("script"), stored.get("script")
         if theirs and theirs != mine:
             raise UserError(f"--resume {args.resume}: that folder holds a {theirs}.py run, not a {mine}.py one; "
                             f"resume it with python {theirs}.py --resume {args.resume}")
+        for action in parser._actions:  # a hand-edited args.json is held to the flags' own rules
+            if action.dest not in stored or not action.option_strings or action.dest in ("resume", "out"):
+                continue
+            value = stored[action.dest]
+            values = value if isinstance(value, list) and action.nargs in ("+", "*") else [value]
+            if value is None:
+                ok = action.default is None  # None only where the flag's own default is "not given"
+            else:
+                try:
+                    ok = all(not hasattr(action.type, "bounds") or (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                                   and action.type(str(v)) == v) for v in values)
+                    ok = ok and all(not action.choices or v in action.choices for v in values)
+                except argparse.ArgumentTypeError:
+                    ok = False
+            if not ok:
+                raise UserError(f"--resume {args.resume}: its args.json has {action.option_strings[0]} {value!r}, which "
+                                "that flag does not take; restore the file or start a fresh run")
         parser.set_defaults(**{k: v for k, v in stored.items() if k not in ("resume", "out", "overwrite") and not k.startswith("_")})
         args = parser.parse_args(argv)
         args.out = args.resume

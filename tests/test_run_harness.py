@@ -310,3 +310,13 @@ def test_a_folder_in_use_by_a_live_run_is_refused_and_a_dead_ones_lock_is_taken(
         sleeper.wait()
     final = importlib.import_module("mdgan").main(["--resume", str(out), "--steps", "6"])  # its process is gone
     assert final["step"] == 6 and not (out / ".lock").exists()
+
+
+@pytest.mark.parametrize("key, value", [("variant", "bogus"), ("seed", -1), ("batch", 2.5), ("dataset", None), ("lr", "x")])
+def test_a_hand_edited_args_json_is_held_to_the_flags_rules(tmp_path, capsys, key, value):
+    out = tmp_path / "run"
+    run("mdgan", out, steps=3)
+    stored = json.loads((out / "args.json").read_text())
+    (out / "args.json").write_text(json.dumps({**stored, key: value}))
+    code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "6")
+    assert code == 2 and err.count("\n") == 1 and f"--{key}" in err and "Traceback" not in err
