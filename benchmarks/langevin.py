@@ -97,10 +97,11 @@ def conditional_mnist(args, extra: list[str], records: str | None) -> None:
                     f"{mean_std(cell['class_kl'], 3)} | {' '.join(f'{a:.2f}' for a in cell['label_accuracy'])} | "
                     f"{diverged} of {len(dirs)}{' (last evaluated: ' + ' '.join(str(s) for s in cell['diverged_at'] if s is not None) + ')' if diverged else ''} | "
                     f"{' '.join(f'{s:.2f}' for s in np.mean(cell['class_shares'], 0))} |")
-        for picture in ("samples.png", "class_hist.png"):
-            if os.path.isfile(os.path.join(dirs[0], picture)):
-                pictures.append(os.path.join(dirs[0], picture))
-                captions.append(f"{arm}, seed 0 (row k: digit k asked for)" if picture == "samples.png" else "")
+        shown = next((seed for seed, d in enumerate(dirs) if os.path.isfile(os.path.join(d, "samples.png"))), None)
+        for picture in ("samples.png", "class_hist.png") if shown is not None else ():  # the first seed that finished
+            if os.path.isfile(os.path.join(dirs[shown], picture)):
+                pictures.append(os.path.join(dirs[shown], picture))
+                captions.append(f"{arm}, seed {shown} (row k: digit k asked for)" if picture == "samples.png" else "")
     header = (f"Conditional MNIST, {args.seeds} seeds, {args.steps} steps each; 2,000 samples per run, 200 asked for "
               "each digit; label accuracy: the share the MNIST classifier reads as the digit asked for (0.1 by chance); "
               f"a run that diverged counts with its last evaluation before it{'; flags: ' + ' '.join(extra) if extra else ''}.\n\n"
