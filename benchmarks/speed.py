@@ -130,51 +130,33 @@ def time_emd(args) -> None:
     print(f"wrote {name}.md and .json")
 
 
-# Runs one script's main() with its evaluations timed: python -c WRAPPER CODE_DIR MODULE OUT.json ARGS...
+# Runs one script's main() with some of its functions timed:
+#   python -c WRAPPER CODE_DIR MODULE OUT.json '{"key": "module.function"}' ARGS...
+# ("script" names the script itself); OUT.json gets each key's seconds and calls, and the wall time.
 WRAPPER = """
 import importlib, json, sys, time
-code, name, out = sys.argv[1:4]
+code, name, out, targets = sys.argv[1:5]
 sys.path.insert(0, code)
-import metrics
 script = importlib.import_module(name)
-spent = {"evaluate_s": 0.0, "floor_s": 0.0, "evaluations": 0}
+spent = {}
 def timed(fn, key):
+    spent[key], spent[key + "_calls"] = 0.0, 0
     def inner(*a, **k):
         t = time.perf_counter()
         try:
             return fn(*a, **k)
         finally:
             spent[key] += time.perf_counter() - t
-            spent["evaluations"] += key == "evaluate_s"
+            spent[key + "_calls"] += 1
     return inner
-script.evaluate = timed(script.evaluate, "evaluate_s")
-metrics.point_reference = timed(metrics.point_reference, "floor_s")
+for key, target in json.loads(targets).items():
+    module, *path = target.split(".")
+    owner = script if module == "script" else importlib.import_module(module)
+    for attr in path[:-1]:
+        owner = getattr(owner, attr)
+    setattr(owner, path[-1], timed(getattr(owner, path[-1]), key))
 t = time.perf_counter()
-script.main(sys.argv[4:])
-spent["wall_s"] = time.perf_counter() - t
-json.dump(spent, open(out, "w"))
-"""
-
-
-HARNESS_WRAPPER = """
-import importlib, json, sys, time
-code, name, out = sys.argv[1:4]
-sys.path.insert(0, code)
-import common
-script = importlib.import_module(name)
-spent = {"train_step_s": 0.0, "batch_s": 0.0}
-def timed(fn, key):
-    def inner(*a, **k):
-        t = time.perf_counter()
-        try:
-            return fn(*a, **k)
-        finally:
-            spent[key] += time.perf_counter() - t
-    return inner
-script.train_step = timed(script.train_step, "train_step_s")
-common.Run.batch = timed(common.Run.batch, "batch_s")
-t = time.perf_counter()
-script.main(sys.argv[4:])
+script.main(sys.argv[5:])
 spent["wall_s"] = time.perf_counter() - t  # final_metrics' wall_s is rounded to 0.1 s
 json.dump(spent, open(out, "w"))
 """
@@ -193,7 +175,8 @@ def time_harness(args, env) -> None:
         for steps in (args.steps, max(1, args.steps // 5)):
             with tempfile.TemporaryDirectory() as tmp:
                 out = os.path.join(tmp, "spent.json")
-                done = subprocess.run([sys.executable, "-c", HARNESS_WRAPPER, os.path.abspath(args.code), script, out,
+                targets = json.dumps({"train_step_s": "script.train_step", "batch_s": "common.Run.batch"})
+                done = subprocess.run([sys.executable, "-c", WRAPPER, os.path.abspath(args.code), script, out, targets,
                                        "--dataset", data, *entry.off, "--steps", str(steps), "--eval-every", str(steps),
                                        "--ckpt-every", str(steps), "--eval-n", "200", "--emd-n", "200",
                                        "--device", args.device, "--out", os.path.join(tmp, "run")],
@@ -230,12 +213,15 @@ def time_evaluation_share(args, env) -> None:
         with tempfile.TemporaryDirectory() as tmp:  # a fresh parent folder: the floor is not cached yet
             out = os.path.join(tmp, "spent.json")
             flags = ["--steps", str(args.eval_steps)] if args.eval_steps else []
-            done = subprocess.run([sys.executable, "-c", WRAPPER, os.path.abspath(args.code), script[:-3], out,
+            targets = json.dumps({"evaluate_s": "script.evaluate", "floor_s": "metrics.point_reference"})
+            done = subprocess.run([sys.executable, "-c", WRAPPER, os.path.abspath(args.code), script[:-3], out, targets,
                                    *flags, "--device", args.device, "--out", os.path.join(tmp, "run")],
                                   env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 raise common.UserError(f"{script} failed: {(done.stderr.strip().splitlines() or ['?'])[-1]}")
             spent = json.load(open(out))
+        spent["evaluations"] = spent.pop("evaluate_s_calls")
+        spent.pop("floor_s_calls")
         share = (spent["evaluate_s"] + spent["floor_s"]) / spent["wall_s"]
         results.append(dict(script=script, **spent, share=share))
         rows.append(f"| {script} | {spent['wall_s']:.1f} | {spent['evaluations']} | {spent['evaluate_s']:.1f} | "

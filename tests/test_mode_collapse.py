@@ -114,3 +114,11 @@ def test_evaluation_share_benchmark_times_evaluations_from_outside(tmp_path):
     assert row["script"] == "langevin_gan.py" and row["evaluations"] == 6  # steps // 10 rounds up to every step
     assert 0 < row["evaluate_s"] + row["floor_s"] < row["wall_s"] and 0 < row["share"] < 1
     assert "with --steps 6" in (tmp_path / "speed_eval-t.md").read_text()
+
+
+def test_harness_benchmark_times_train_step_and_batches_from_outside(tmp_path):
+    speed.main(["--harness", "--scripts", "mdgan.py", "--steps", "10", "--label", "t", "--results", str(tmp_path)])
+    (row,) = json.loads((tmp_path / "speed_harness-t.json").read_text())["results"]
+    assert row["script"] == "mdgan" and row["flags"] == ["--variant", "gan"]
+    assert 0 < row["train_step_ms"] and 0 < row["batch_ms"] and row["ms_per_step"] > 0
+    assert row["overhead"] == pytest.approx(row["ms_per_step"] / (row["train_step_ms"] + row["batch_ms"]) - 1)
