@@ -42,6 +42,22 @@ def settings_tag(kind: str, args, extra: list[str]) -> str:
     return f"{kind}-{args.loss}-{args.steps}{settings_suffix(changed)}"
 
 
+def resample(trained: list[str], copies: list[str], sample_prior: str, jobs: int, records: str | None = None,
+             files: tuple = ("args.json", "ckpt.pt")) -> None:
+    """Finished runs sampled through another prior without training them again: each one's `files`
+    copied into a folder of its own, which is then resumed with --sample-prior (re-scored only)."""
+    for run_dir, copy in zip(trained, copies):
+        if finished(copy, records):
+            continue
+        if not os.path.isfile(os.path.join(run_dir, "ckpt.pt")):
+            raise common.UserError(f"{copy} needs the checkpoint of {run_dir}, which is gone: delete its record "
+                                   f"in {records} and run this command again to retrain it")
+        os.makedirs(copy, exist_ok=True)
+        for name in files:
+            shutil.copyfile(os.path.join(run_dir, name), os.path.join(copy, name))
+    run_all([(SCRIPT, d, ["--sample-prior", sample_prior]) for d in copies], jobs, records)
+
+
 def table(args, extra: list[str]) -> None:
     base = ["--loss", args.loss, "--steps", str(args.steps), "--eval-every", str(args.eval_every), *extra]
     tag = settings_tag("table", args, extra)
@@ -49,12 +65,7 @@ def table(args, extra: list[str]) -> None:
             for arm in [*ARMS, MASKED_AT_GENERATION]}
     run_all([(SCRIPT, d, [*flags, *base, "--seed", str(seed)]) for arm, flags in ARMS.items()
              for seed, d in enumerate(runs[arm])], args.jobs)
-    for trained, masked in zip(runs["constant"], runs[MASKED_AT_GENERATION]):
-        if not os.path.isfile(os.path.join(masked, "final_metrics.json")):
-            os.makedirs(masked, exist_ok=True)
-            for name in ("args.json", "ckpt.pt"):
-                shutil.copyfile(os.path.join(trained, name), os.path.join(masked, name))
-    run_all([(SCRIPT, d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs)
+    resample(runs["constant"], runs[MASKED_AT_GENERATION], "masked", args.jobs)
     rows, curves, summary = [], {}, {}
     for arm, dirs in runs.items():
         finals, logs = zip(*(load(d) for d in dirs))
@@ -119,12 +130,7 @@ def arc(args, extra: list[str]) -> None:
     masked = [os.path.join(args.runs, f"{tag}-masked-s{seed}") for seed in range(args.seeds)]
     uniform = [os.path.join(args.runs, f"{tag}-masked_under_uniform-s{seed}") for seed in range(args.seeds)]
     run_all([(SCRIPT, d, ["--prior", "masked", *base, "--seed", str(seed)]) for seed, d in enumerate(masked)], args.jobs)
-    for trained, copy in zip(masked, uniform):
-        if not os.path.isfile(os.path.join(copy, "final_metrics.json")):
-            os.makedirs(copy, exist_ok=True)
-            for name in ("args.json", "ckpt.pt"):
-                shutil.copyfile(os.path.join(trained, name), os.path.join(copy, name))
-    run_all([(SCRIPT, d, ["--sample-prior", "constant"]) for d in uniform], args.jobs)
+    resample(masked, uniform, "constant", args.jobs)
     rows, summary, pictures = [], {}, []
     ds = datasets.ring()
     from_model, extent = ds.model_maps(identity=False)[3], (-1.5, 1.5, -1.5, 1.5)
@@ -178,16 +184,9 @@ def images(args, extra: list[str]) -> None:
     records = args.records or None
     run_all([(SCRIPT, d, [*ARMS["constant"], *base, "--seed", str(seed)]) for seed, d in enumerate(runs["constant"])],
             args.jobs, records)
-    for trained, masked in zip(runs["constant"], runs[MASKED_AT_GENERATION]):
-        if not finished(masked, records):
-            if not os.path.isfile(os.path.join(trained, "ckpt.pt")):
-                raise common.UserError(f"{masked} needs the checkpoint of {trained}, which is gone: delete its record "
-                                       f"in {records} and run this command again to retrain it")
-            os.makedirs(masked, exist_ok=True)
-            # with the metrics log: the re-scoring rewrites its last row, class shares and all
-            for name in ("args.json", "ckpt.pt", "metrics.jsonl"):
-                shutil.copyfile(os.path.join(trained, name), os.path.join(masked, name))
-    run_all([(SCRIPT, d, ["--sample-prior", "masked"]) for d in runs[MASKED_AT_GENERATION]], args.jobs, records)
+    # with the metrics log: the re-scoring rewrites its last row, class shares and all
+    resample(runs["constant"], runs[MASKED_AT_GENERATION], "masked", args.jobs, records,
+             ("args.json", "ckpt.pt", "metrics.jsonl"))
     run_all([(SCRIPT, d, [*ARMS[arm], *base, "--seed", str(seed)]) for arm in ("masked", "weighted") if arm in arms
              for seed, d in enumerate(runs[arm])], args.jobs, records)
     rows, summary, pictures, captions = [], {}, [], []
