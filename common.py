@@ -26,7 +26,8 @@ import torch
 import torch.nn as nn
 
 import metrics
-from base import UserError, default_data_dir, load_checkpoint, save_checkpoint, write_json  # noqa: F401 (re-exported)
+from base import (UserError, default_data_dir, device_stream_state, load_checkpoint, save_checkpoint,  # noqa: F401
+                  set_device_stream_state, write_json)  # (UserError, the JSON and checkpoint functions: re-exported)
 
 
 class Diverged(UserError):
@@ -131,13 +132,20 @@ def get_device(preference: str = "auto") -> torch.device:
     return torch.device(preference)
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and torch; on CPU the same seed then gives the same numbers."""
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+def seed_everything(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, numpy and torch; on CPU the same seed then gives the same numbers. On CUDA,
+    `deterministic` also asks for deterministic kernels (an op that has none raises) and turns
+    TF32 off in convolutions and matrix products, so that a run repeats there too, at some cost
+    in speed; without it a CUDA run repeats only to within float rounding."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # read by cuBLAS at its first call
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(deterministic)
+    torch.backends.cudnn.deterministic = deterministic
+    if deterministic:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
 
 
 def number(kind: type, at_least=None, above=None, at_most=None, below=None):
@@ -179,7 +187,10 @@ def add_common_args(parser: argparse.ArgumentParser, dataset: str, steps: int, b
     g.add_argument("--steps", type=number(int, at_least=1), default=steps, help="generator updates (default %(default)s)")
     g.add_argument("--batch", type=number(int, at_least=2), default=batch, help="minibatch size m, the paper's")
     g.add_argument("--seed", type=number(int, at_least=0, below=2 ** 32), default=0, help="random seed; same seed, same numbers on CPU")
-    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"], help="where to train")
+    g.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where to train: auto picks CUDA, then MPS, then the CPU (args.json records the one used)")
+    g.add_argument("--deterministic", action="store_true", help="CUDA: deterministic kernels and no TF32, so that "
+                   "a GPU run repeats (slower); the CPU always repeats")
     g.add_argument("--threads", type=number(int, at_least=1), default=None,
                    help="CPU threads for PyTorch (default: all cores); 1 when several runs share a machine")
     g.add_argument("--out", default=None, help="run folder (default runs/<script>-<dataset>-s<seed>-<time>); "
@@ -250,12 +261,21 @@ def preset_help(parser: argparse.ArgumentParser, presets: dict) -> None:
 
 
 # what --resume may change: the run's length, where and how fast it runs, and how often it reports
-RESUMABLE = {"steps", "device", "threads", "data_dir", "eval_every", "ckpt_every", "resume", "out", "overwrite"}
+RESUMABLE = {"steps", "device", "device_used", "deterministic", "threads", "data_dir", "eval_every", "ckpt_every",
+             "resume", "out", "overwrite", "flags_given"}
+
+
+# flags that say which run it is, not how it trains: not named when a run diverges
+NOT_TRAINING = {"dataset", "seed", "eval_n", "emd_n", "centers", "sample_prior", "script"}
 
 
 def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
-    """Parse flags; with --resume, the stored args.json become the defaults so explicit flags still win."""
+    """Parse flags; with --resume, the stored args.json become the defaults so explicit flags still win.
+    `args.flags_given` lists the training flags set away from their defaults (kept over resumes), for
+    the divergence advice."""
+    defaults = {a.dest: a.default for a in parser._actions if a.option_strings}
     args = parser.parse_args(argv)
+    stored = {}
     if args.resume:
         stored_path = os.path.join(args.resume, "args.json")
         if not os.path.isfile(stored_path):
@@ -297,6 +317,10 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
             flags = ", ".join(f"--{k.replace('_', '-')} {getattr(args, k)} (the run's: {stored[k]})" for k in changed)
             raise UserError(f"--resume {args.resume} continues that run with its own settings, and {flags} would change "
                             "it; start a new run with --out instead")
+    quiet = RESUMABLE | getattr(parser, "resumable", set()) | NOT_TRAINING
+    args.flags_given = stored["flags_given"] if isinstance(stored.get("flags_given"), list) else [
+        a.option_strings[0] for a in parser._actions if a.option_strings and a.dest not in quiet
+        and not isinstance(a, argparse._HelpAction) and getattr(args, a.dest, None) != defaults[a.dest]]
     if args.threads is not None:
         if args.threads < 1:
             raise UserError(f"--threads {args.threads}: need at least 1")
@@ -325,22 +349,43 @@ class MetricsLog:
         if not os.path.isfile(path):
             return []
         with open(path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            try:
+                rows = [json.loads(line) for line in f if line.strip()]
+            except ValueError as err:
+                raise UserError(f"{path} is damaged ({err.msg} in one of its rows); restore it, or start a fresh run "
+                                "(--overwrite)") from None
+        if not all(isinstance(row, dict) for row in rows):
+            raise UserError(f"{path} is damaged (a row that is not a JSON object); restore it, or start a fresh run "
+                            "(--overwrite)")
+        return rows
 
     def append(self, row: dict) -> None:
         with open(self.path, "a") as f:
             f.write(json.dumps(row, default=float) + "\n")
 
 
-def rng_state(*generators: torch.Generator) -> dict:
-    """Every random stream a training step touches, as tensors (weights_only-loadable)."""
-    return {"torch": torch.get_rng_state(), "generators": [g.get_state() for g in generators]}
+def rng_state(*generators: torch.Generator, device: torch.device | str = "cpu") -> dict:
+    """Every random stream a training step touches, as tensors (weights_only-loadable): the CPU's
+    default stream, the generators, the device's default stream (dropout on CUDA or MPS draws from it),
+    and which device type each belongs to."""
+    device_stream = device_stream_state(device)
+    return {"torch": torch.get_rng_state(), "generators": [g.get_state() for g in generators],
+            "generator_devices": [g.device.type for g in generators], "device": torch.device(device).type,
+            **({"device_stream": device_stream} if device_stream is not None else {})}
 
 
-def set_rng_state(state: dict, *generators: torch.Generator) -> None:
+def set_rng_state(state: dict, *generators: torch.Generator, device: torch.device | str = "cpu") -> list[int]:
+    """Restore what `rng_state` saved. A stream saved on another device type (a CUDA run resumed on
+    the CPU) cannot be carried over: those generators keep their fresh seeds, and their indices are
+    returned, so that the caller can say the run goes on without repeating an uninterrupted one."""
     torch.set_rng_state(state["torch"])
-    for g, s in zip(generators, state["generators"]):
-        g.set_state(s)
+    kinds = state.get("generator_devices", [g.device.type for g in generators])  # older checkpoints: same device
+    for g, s, kind in zip(generators, state["generators"], kinds):
+        if kind == g.device.type:
+            g.set_state(s)
+    if "device_stream" in state and state.get("device") == torch.device(device).type:
+        set_device_stream_state(device, state["device_stream"])
+    return [i for i, (g, kind) in enumerate(zip(generators, kinds)) if kind != g.device.type]
 
 
 EXPLODED = 1e10  # a mean loss this large has left every regime the papers train in
@@ -366,15 +411,20 @@ def all_finite(obj) -> bool:
 
 class Progress:
     """One progress line every `every` steps: step, mean losses, steps/s, ETA and the share of the
-    wall time spent evaluating (time `evaluating()` blocks).
+    wall time spent evaluating (time `evaluating()` blocks); between them, a short line (step, rate,
+    ETA) whenever `quiet_s` seconds pass without one, so that a slow run (a huge --batch) is never
+    silent. Divergence is checked at the fixed cadence only, so where a run stops does not depend on
+    the machine's speed.
 
     Losses are summed as detached tensors and read back only when printing, so the training loop
     does not force a host-device sync every step."""
 
-    def __init__(self, total: int, start: int = 0, every: int = 100, advice=lambda: "lower the learning rate"):
-        self.total, self.step, self.every, self.advice = total, start, max(1, every), advice
+    def __init__(self, total: int, start: int = 0, every: int = 100, advice=lambda: "lower the learning rate",
+                 quiet_s: float = 30.0):
+        self.total, self.step, self.every, self.advice, self.quiet_s = total, start, max(1, every), advice, quiet_s
         self.sums: dict[str, torch.Tensor] = {}
         self.count, self.t0, self.s0 = 0, time.time(), start
+        self.last_line = self.t0
         self.window_sums: dict[str, torch.Tensor] = {}  # since the last metrics row
         self.window_count = 0
         self.eval_s = self.last_eval_s = 0.0
@@ -411,7 +461,12 @@ class Progress:
             text = " ".join(f"{k} {v:+.4f}" for k, v in means.items())
             print(f"step {step:>7d}/{self.total} | {text} | {rate:6.1f} steps/s | ETA {format_seconds(eta)} | "
                   f"eval {100 * self.eval_s / elapsed:.0f} %", flush=True)
-            self.sums, self.count = {}, 0
+            self.sums, self.count, self.last_line = {}, 0, time.time()
+        elif time.time() - self.last_line >= self.quiet_s:
+            rate = (step - self.s0) / max(time.time() - self.t0, 1e-9)
+            print(f"step {step:>7d}/{self.total} | {rate:6.2f} steps/s | ETA "
+                  f"{format_seconds((self.total - step) / max(rate, 1e-9))}", flush=True)
+            self.last_line = time.time()
 
     def check_window(self, step: int) -> None:
         """Stop with the advice if a loss since the last metrics row is not finite."""
@@ -499,7 +554,8 @@ class Run:
         args.eval_every = max(1, args.steps // args.evaluations) if args.eval_every is None else args.eval_every
         args.ckpt_every = max(1, args.steps // 10) if args.ckpt_every is None else args.ckpt_every
         self.device = get_device(args.device)
-        seed_everything(args.seed)
+        args.device_used = str(self.device)  # "auto" says nothing about where a run trained
+        seed_everything(args.seed, args.deterministic)
         center, scale, self.to_model, self.from_model = units
         args.affine_center, args.affine_scale = np.asarray(center).tolist(), scale
         print(ds.description)
@@ -527,7 +583,10 @@ class Run:
             raise UserError(f"--out {args.out}: cannot make the folder ({err.strerror}); choose another") from None
         print(f"run folder: {args.out}")
         self.dir = args.out
-        self.lock = take_lock(os.path.join(args.out, ".lock"))
+        try:
+            self.lock = take_lock(os.path.join(args.out, ".lock"))
+        except OSError as err:  # a folder that exists but takes no files: /proc, /sys, read-only
+            raise UserError(f"--out {args.out}: cannot write there ({err.strerror}); choose another") from None
         self.last_good = None  # the step of the checkpoint on disk (set again by start)
         self.reference = self.classifier = self.result = self.samples = self.real_stats = None
         self.nets = self.opts = None
@@ -580,10 +639,8 @@ class Run:
         self.last_good, self.wall_before = None, 0.0  # earlier segments' wall time, from the checkpoint
         if args.resume:
             checkpoint = load_checkpoint(self.ckpt_path)
-            for key, module in self.state.items():
-                if module is not None:
-                    module.load_state_dict(checkpoint[key])
-            set_rng_state(checkpoint["rng"], *self.rng)
+            self.load(checkpoint)
+            MetricsLog.read(os.path.join(self.dir, "metrics.jsonl"))  # damaged: refused before anything is written
             self.start_step = self.last_good = checkpoint["step"]
             if args.steps < self.start_step:
                 raise UserError(f"--steps {args.steps} is below the checkpoint's step {self.start_step} in {self.dir}; "
@@ -598,9 +655,38 @@ class Run:
         self.t0 = time.time()
         return range(self.start_step + 1, args.steps + 1)
 
+    def load(self, checkpoint: dict) -> None:
+        """Networks, optimisers and random streams from a checkpoint; a damaged or foreign one is a
+        one-line error that names the file."""
+        damaged = f"checkpoint {self.ckpt_path}"
+        missing = [k for k, m in self.state.items() if m is not None and k not in checkpoint]
+        missing += [k for k in ("step", "rng") if k not in checkpoint]
+        if missing or not isinstance(checkpoint.get("step"), int) or not isinstance(checkpoint.get("rng"), dict):
+            raise UserError(f"{damaged} lacks {', '.join(missing) or 'a valid step'}; it is not this run's. Start a "
+                            f"fresh run (--out {self.dir} --overwrite)")
+        if not all_finite(checkpoint):
+            raise UserError(f"{damaged} holds non-finite weights; start a fresh run (--out {self.dir} --overwrite)")
+        try:
+            for key, module in self.state.items():
+                if module is not None:
+                    module.load_state_dict(checkpoint[key])
+            moved = set_rng_state(checkpoint["rng"], *self.rng, device=self.device)
+        except (RuntimeError, ValueError, KeyError, TypeError) as err:  # sizes or streams not this run's
+            reason = str(err).strip().splitlines()[0][:160]
+            raise UserError(f"{damaged} does not fit this run ({type(err).__name__}: {reason}); start a fresh run "
+                            f"(--out {self.dir} --overwrite)") from None
+        if moved:
+            print(f"note: the checkpoint's random streams were drawn on {checkpoint['rng'].get('device')}, and this "
+                  f"run is on {self.device.type}: those streams start afresh, so the run goes on but does not "
+                  "repeat an uninterrupted one")
+
     def batch(self, rng: dict, n: int | None = None) -> torch.Tensor:
-        """n (default --batch) real samples in model units on the device."""
-        return self.to_model(self.ds.sample(n or self.args.batch, rng["data"])).to(self.device)
+        """n (default --batch) real samples in model units on the device (drawn on the CPU, from the
+        CPU stream, so that the data a run sees is the same on every device)."""
+        x = self.to_model(self.ds.sample(n or self.args.batch, rng["data"]))
+        if self.device.type == "cuda":  # pinned: the copy does not stall the host
+            return x.pin_memory().to(self.device, non_blocking=True)
+        return x.to(self.device)
 
     def step_done(self, step: int, losses: dict, evaluate, row=None) -> tuple | None:
         """Progress line; every eval_every steps evaluate() -> (result, samples), logged with the
@@ -622,17 +708,25 @@ class Run:
             state = {k: m.state_dict() for k, m in self.state.items() if m is not None}
             if not all_finite(state):
                 raise UserError(f"training diverged by step {step} (non-finite weights); {self.divergence_advice()}")
-            save_checkpoint(self.ckpt_path, {**state, "step": step, "rng": rng_state(*self.rng),
+            save_checkpoint(self.ckpt_path, {**state, "step": step, "rng": rng_state(*self.rng, device=self.device),
                                              "wall_s": self.wall_before + time.time() - self.t0})
             self.last_good = step
         return evaluated
 
     def divergence_advice(self) -> str:
-        """What a diverged run can do: resume the last checkpoint (always finite), or start again."""
+        """What a diverged run can do: resume the last checkpoint (always finite), or start again,
+        with a lower learning rate or without the training flags this run set away from their defaults
+        (a tiny --presample, a huge penalty weight or noise level can diverge as a high rate does)."""
+        given = getattr(self.args, "flags_given", [])
+        change = "a lower learning rate (see --help for the rate flags)" + (
+            f" or the defaults of the flags this run set ({', '.join(given)})" if given else "")
         if self.last_good is None:
-            return f"no checkpoint was written yet: start again with a lower learning rate (--overwrite to reuse {self.dir})"
+            return f"no checkpoint was written yet: start again with {change} (--overwrite to reuse {self.dir})"
+        if given:  # a run-changing flag cannot be undone on --resume
+            return (f"the last checkpoint ({self.ckpt_path}, step {self.last_good}) is finite: resume it with "
+                    f"--resume {self.dir} and a lower learning rate, or start again with {change}")
         return (f"the last checkpoint ({self.ckpt_path}, step {self.last_good}) is finite: resume it with "
-                f"--resume {self.dir} and a lower learning rate (see --help for the rate flags)")
+                f"--resume {self.dir} and {change}")
 
     def end(self, evaluate) -> np.ndarray:
         """The last evaluation; writes samples.npy. A finished run that is resumed is evaluated
@@ -652,11 +746,17 @@ class Run:
         final = {k: v for k, v in self.result.items() if not isinstance(v, list)}
         final.update(step=self.args.steps, steps_per_s=round(self.progress.rate(), 2),
                      wall_s=round(self.wall_before + time.time() - self.t0, 1), eval_s=round(self.progress.eval_s, 1),
-                     seed=self.args.seed, **extra)
+                     seed=self.args.seed, device=str(self.device), **extra)
         path = os.path.join(self.dir, "final_metrics.json")
         if self.start_step >= self.args.steps and os.path.isfile(path):  # re-scored: the timings stay the training's
-            with open(path) as f:
-                trained = json.load(f)
+            try:
+                with open(path) as f:
+                    trained = json.load(f)
+            except ValueError:
+                trained = None
+            if not isinstance(trained, dict):  # damaged: its timings are lost, the new scores are written
+                print(f"note: {path} was damaged; it is written afresh without the training's timings")
+                trained = {}
             for k in ("steps_per_s", "wall_s", "eval_s"):  # a timing the training did not record stays unrecorded
                 if k in trained:
                     final[k] = trained[k]
@@ -675,10 +775,17 @@ def format_seconds(s: float) -> str:
 
 # ----------------------------------------------------------------------------- shared by every script's evaluation
 
+GPU_CHUNK = 4096  # rows per generator pass on an accelerator, where a CPU-sized --batch wastes launches
+
+
 @torch.no_grad()
-def sample_in_chunks(G: nn.Module, n: int, chunk: int, make_input) -> torch.Tensor:
+def sample_in_chunks(G: nn.Module, n: int, chunk: int, make_input, grow_off_cpu: bool = True) -> torch.Tensor:
     """torch.cat of G(*make_input(first_row, m)) over chunks of m <= chunk rows, with G in eval mode
-    (batch norm's running statistics, no dropout) and handed back in the mode it came in."""
+    (batch norm's running statistics, no dropout) and handed back in the mode it came in. Off the
+    CPU a chunk is at least GPU_CHUNK rows (grow_off_cpu=False where the chunk size is part of the
+    method); on the CPU it is `chunk`, so that CPU numbers never change with the device code."""
+    if grow_off_cpu and next(G.parameters()).device.type != "cpu":
+        chunk = max(chunk, GPU_CHUNK)
     was_training = G.training
     G.eval()
     out = torch.cat([G(*make_input(i, min(chunk, n - i))) for i in range(0, n, chunk)])

@@ -196,20 +196,22 @@ def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
     return {"G": G, "D": D}, {"g": torch.optim.Adam(G.parameters(), args.lr_g, betas=(0.5, 0.999)), "d": opt_d}
 
 
-@functools.lru_cache(maxsize=8)
-def blur_matrix(size: int, lam: float) -> torch.Tensor:
+@functools.lru_cache(maxsize=16)
+def blur_matrix(size: int, lam: float, device: torch.device = torch.device("cpu"),
+                dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """(size, size) matrix B of the 1-D Gaussian of std lam pixels (radius ceil(3 lam), weights summing
-    to 1) with reflect boundaries: B @ column blurs a column."""
+    to 1) with reflect boundaries: B @ column blurs a column. Built in float64 on the CPU, cached on
+    `device` in `dtype`, so that a GPU step copies nothing from the host."""
     radius = min(math.ceil(3 * lam), size - 1)
-    offsets = torch.arange(-radius, radius + 1)
+    offsets = torch.arange(-radius, radius + 1, device="cpu")  # built on the host once, then cached
     weights = torch.exp(-offsets.double() ** 2 / (2 * lam ** 2))
     weights = weights / weights.sum()
-    matrix = torch.zeros(size, size, dtype=torch.float64)
+    matrix = torch.zeros(size, size, dtype=torch.float64, device="cpu")
     for i in range(size):
         j = (i + offsets).abs()  # reflect at 0 ...
         j = torch.where(j > size - 1, 2 * (size - 1) - j, j)  # ... and at size - 1
         matrix[i].index_add_(0, j, weights)
-    return matrix
+    return matrix.to(device, dtype)
 
 
 def gaussian_blur(images: torch.Tensor, lam: float) -> torch.Tensor:
@@ -218,8 +220,8 @@ def gaussian_blur(images: torch.Tensor, lam: float) -> torch.Tensor:
     (mass-preserving away from the border), reflect boundaries; lam = 0 is the identity."""
     if lam <= 0:
         return images
-    rows = blur_matrix(images.shape[-2], lam).to(images)
-    cols = blur_matrix(images.shape[-1], lam).to(images)
+    rows = blur_matrix(images.shape[-2], lam, images.device, images.dtype)
+    cols = blur_matrix(images.shape[-1], lam, images.device, images.dtype)
     return rows @ images @ cols.T
 
 

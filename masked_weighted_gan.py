@@ -192,12 +192,11 @@ def weighted_prior_batch(z_pre: torch.Tensor, scores: torch.Tensor, loss: str, m
                          gen: torch.Generator) -> torch.Tensor:
     """m i.i.d. draws from pm_weighted (eq. 9): z_i with probability w(s_i)."""
     weights = prior_weights(scores, loss)
-    try:
-        return z_pre[torch.multinomial(weights, m, replacement=True, generator=gen)]
-    except RuntimeError:  # non-finite scores break the resampling before the losses show it
-        if torch.isfinite(weights).all():
-            raise
-        raise common.Diverged("training diverged: D's scores of the pre-sample are not finite") from None
+    # non-finite scores break the resampling before the losses show it; checked first, since on CUDA
+    # multinomial's own check is a device-side assert that surfaces later and poisons the context
+    if not torch.isfinite(weights).all():
+        raise common.Diverged("training diverged: D's scores of the pre-sample are not finite")
+    return z_pre[torch.multinomial(weights, m, replacement=True, generator=gen)]
 
 
 def prior_batch(kind: str, G: nn.Module, D: nn.Module, m: int, args, gen: torch.Generator) -> torch.Tensor:
@@ -265,7 +264,8 @@ def train_step(nets: dict, opts: dict, batch: list, args, rng: dict, step: int) 
 
 
 def sgd_momentum(step: int, total: int) -> float:
-    """0.5 rising linearly to 0.7 at 250 of 300 epochs (the paper's MNIST MLP schedule)."""
+    """0.5 rising linearly to 0.7 at 250 of 300 epochs (the paper's MNIST MLP schedule), as a share
+    of --steps: a run resumed with a larger --steps follows the longer run's schedule from then on."""
     return 0.5 + 0.2 * min(1.0, step / (total * 250 / 300))
 
 
@@ -275,9 +275,9 @@ def evaluate(nets: dict, run: common.Run, args) -> tuple[dict, np.ndarray]:
     """Metrics of eval_n samples from the sample prior, in the data's units, with the same noise each time."""
     gen = torch.Generator(run.device).manual_seed(args.seed + 10_000)
     kind = args.prior if args.sample_prior == "train" else args.sample_prior
-    G, D = nets["G"], nets["D"]  # chunks of m, each from a fresh pre-sample of the chosen prior
-    samples = run.from_model(common.sample_in_chunks(G, args.eval_n, args.batch,
-                                                     lambda i, m: (prior_batch(kind, G, D, m, args, gen),)).cpu())
+    G, D = nets["G"], nets["D"]  # chunks of m, each from a fresh pre-sample of the chosen prior, on every device
+    samples = run.from_model(common.sample_in_chunks(G, args.eval_n, args.batch, lambda i, m: (
+        prior_batch(kind, G, D, m, args, gen),), grow_off_cpu=False).cpu())
     if run.ds.kind == "points":
         return metrics.point_scores(samples.numpy(), run.ds, run.reference), samples.numpy()
     result = {}

@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import cdist
 from scipy.stats import chi2
 
-from base import UserError, default_data_dir, load_checkpoint, save_checkpoint, write_json
+from base import UserError, default_data_dir, fork_rng, load_checkpoint, save_checkpoint, write_json
 
 
 def emd(a: np.ndarray, b: np.ndarray) -> float:
@@ -278,13 +278,15 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
 
     Training: Adam 1e-3, batch 128, random shifts of up to 2 pixels, epochs so that ~40,000 images
     are seen, 3 to 10 (3 on full MNIST, 10 on the 4,000 digits of mnist-5k). Its initial weights,
-    dropout masks and batches come from `seed` alone and a CPU trains it on one thread, so that on one
-    machine it depends on the data only: not on the run that first needs it, its seed or its threads."""
+    dropout masks and batches come from `seed` alone and the CPU trains it on one thread, whatever
+    `device` the run is on (the classifier is handed over on `device`), so that it depends on the data
+    only: not on the run that first needs it, its seed, its threads or its device. A cache made by a
+    GPU run therefore holds the classifier a CPU run would have trained (a few minutes at most)."""
     key = data_hash(dataset.array, dataset.labels)
     # the data dir may be read-only (a shared copy): then the cache lives under $GAN_DATA_DIR or ./data
     paths = [os.path.join(d, "classifiers", f"{dataset.name}-{key}-r{CLASSIFIER_RECIPE}.pt")
              for d in dict.fromkeys([data_dir, default_data_dir()])]
-    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
+    with torch.random.fork_rng(devices=[]):  # trained on the CPU: only its stream is drawn from
         torch.manual_seed(seed)  # initial weights and dropout; the caller's streams are unaffected
         classifier = Classifier(dataset.shape[0], int(dataset.labels.max()) + 1, dataset.shape[1])
         for path in paths:
@@ -300,7 +302,6 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
         print(f"training the {dataset.name} evaluation classifier on {len(dataset.array)} images (cached afterwards)",
               flush=True)
         gen, threads = torch.Generator().manual_seed(seed), torch.get_num_threads()
-        classifier.to(device)
         opt = torch.optim.Adam(classifier.parameters(), 1e-3)
         x, y = to_unit_range(dataset.array), torch.as_tensor(dataset.labels)
         epochs = min(10, max(3, -(-40000 // len(x))))
@@ -312,8 +313,8 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
                 for i in range(0, len(x), 128):
                     idx = order[i:i + 128]
                     shift = torch.randint(-2, 3, (2,), generator=gen).tolist()
-                    batch = torch.roll(x[idx], shifts=shift, dims=(2, 3)).to(device)
-                    loss = F.cross_entropy(classifier(batch), y[idx].to(device))
+                    batch = torch.roll(x[idx], shifts=shift, dims=(2, 3))
+                    loss = F.cross_entropy(classifier(batch), y[idx])
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     opt.step()
@@ -331,7 +332,7 @@ def get_classifier(dataset, data_dir: str, device: torch.device | str = "cpu", s
             continue
     else:
         print(f"note: no writable place for the classifier cache ({', '.join(paths)}); it is retrained next time")
-    return classifier, accuracy
+    return classifier.to(device), accuracy
 
 
 def class_histogram(classifier: Classifier, images: torch.Tensor, classes: int = 10) -> dict:
@@ -371,8 +372,8 @@ def third_party_missing_modes(make_discriminator, sample_real, sample_fake, test
     `steps` updates of `batch` real + `batch` fake, and the test samples scored with noise of the same
     std (fixed seed), so D* is applied to the distribution it was trained on. Returns the count above
     `threshold` and the count at every threshold in THRESHOLDS."""
-    with torch.random.fork_rng(devices=[device] if torch.device(device).type == "cuda" else []):
-        torch.manual_seed(seed)  # D*'s initialisation; the caller's streams are unaffected
+    with fork_rng(device):  # the caller's streams, the device's default one too, are unaffected
+        torch.manual_seed(seed)  # D*'s initialisation
         judge = make_discriminator().to(device)
     gen = torch.Generator(device).manual_seed(seed)
     opt = torch.optim.Adam(judge.parameters(), lr, betas=(0.5, 0.999))

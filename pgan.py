@@ -325,7 +325,7 @@ def discriminator_view(nets: dict, real: torch.Tensor, x: torch.Tensor, args) ->
 def embedding_histogram(h_real: torch.Tensor, h_fake: torch.Tensor, bins: int) -> dict:
     """Histograms of real and fake bottleneck activations on shared bins (a d > 1 bottleneck is
     projected on the line through the two means) and their overlap sum_b min(p_real, p_fake)."""
-    a, b = h_real.double().cpu(), h_fake.double().cpu()
+    a, b = h_real.cpu().double(), h_fake.cpu().double()  # MPS has no float64
     if a.shape[1] > 1:
         direction = a.mean(0) - b.mean(0)
         a, b = (t @ (direction / direction.norm().clamp_min(1e-12)) for t in (a, b))

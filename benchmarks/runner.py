@@ -99,9 +99,7 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
     def one(job):
         script, run_dir, flags = job
         os.makedirs(run_dir, exist_ok=True)
-        # a folder without a checkpoint holds at most a run that died before its first one: replaced
-        resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir, "--overwrite"]
-        argv, log_path = [*flags, *resume, "--device", "cpu"], os.path.join(run_dir, "stdout.log")
+        argv, log_path = run_argv(run_dir, flags), os.path.join(run_dir, "stdout.log")
         if context is not None:
             process = context.Process(target=_run_script, args=(script, argv, log_path))
             with starting:  # multiprocessing's start is not safe from two threads at once
@@ -124,6 +122,14 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
         failed = sum(code != 0 for code in pool.map(one, todo))
     if failed:
         raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
+
+
+def run_argv(run_dir: str, flags: list[str]) -> list[str]:
+    """A run's flags: on the CPU (the tables' numbers repeat there) unless the flags, pass-through ones
+    included, name a --device, which then wins; --resume where the folder has a checkpoint, else a
+    fresh run (a folder without one holds at most a run that died before its first: replaced)."""
+    resume = ["--resume", run_dir] if os.path.isfile(os.path.join(run_dir, "ckpt.pt")) else ["--out", run_dir, "--overwrite"]
+    return ["--device", "cpu", *flags, *resume]
 
 
 def mark_diverged(run_dir: str) -> bool:

@@ -246,7 +246,7 @@ def parse(argv):
     p.add_argument("--steps", type=common.number(int, at_least=1), default=1000, help="generator updates of the long run (the short: a fifth; "
                    "WGAN with 5 critic steps: a fifth of both)")
     p.add_argument("--hd-steps", type=common.number(int, at_least=1), default=200, help="the same on the 1200-D set")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | mps")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda", "mps"], help="where the runs train")
     p.add_argument("--threads", type=common.number(int, at_least=1), default=1, help="CPU threads per run (the suite runs one thread per run)")
     p.add_argument("--data-dir", default=None, help="where image data sets live")
     p.add_argument("--emd", action="store_true", help="time the exact EMD instead of the training steps")

@@ -15,6 +15,9 @@ sys.path.append(os.path.join(ROOT, "benchmarks"))  # for `import runner`; last, 
 torch.set_num_threads(1)  # tiny nets: one thread is fastest and keeps numbers identical across machines
 import common  # noqa: E402
 
+# where the tests train: GAN_TEST_DEVICE=cuda python -m pytest checks the CUDA path on a GPU machine
+DEVICE = os.environ.get("GAN_TEST_DEVICE", "cpu")
+
 
 def benchmark_module(name):
     """benchmarks/<name>.py imported in-process under its own name (the scripts' names are taken)."""

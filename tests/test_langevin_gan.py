@@ -12,8 +12,9 @@ import data
 import metrics
 import plots
 import langevin_gan as lg
+from conftest import DEVICE
 
-TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
+TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--device", DEVICE]
 DIVERGE = ["--lr-g", "1e30", "--lr-d", "1e30"]  # blows the losses up within a few steps
 OUTPUTS = ["level_lines_2.png", "level_lines_4.png", "level_lines_6.png"]
 
@@ -163,13 +164,13 @@ def test_conditional_batches_carry_each_images_own_label_and_both_nets_use_it(sh
     ds = data.load_dataset("mnist", str(shared_mnist_dir))
     args = lg.build_parser().parse_args(["--dataset", "mnist", "--conditional", "--batch", "16"])
     lg.apply_presets(args, ds)
-    run = types.SimpleNamespace(ds=ds, to_model=lambda x: x, device="cpu")
+    run = types.SimpleNamespace(ds=ds, to_model=lambda x: x, device=DEVICE)
     images, labels = lg.labelled_batch(run, args, {"data": torch.Generator().manual_seed(0)})
     rows = ds.array.float().flatten(1)
     for image, label in zip(images, labels):  # each image is a row of the set that has this label
         matches = (rows == image.flatten()).all(1).nonzero().flatten()
         assert len(matches) and any(int(ds.labels[i]) == int(label) for i in matches)
-    nets, _ = lg.build_networks(ds, args, "cpu")
+    nets, _ = lg.build_networks(ds, args, DEVICE)
     z, other = torch.randn(16, args.z_dim), (labels + 1) % 10
     with torch.no_grad():
         assert not torch.allclose(nets["G"](z, labels), nets["G"](z, other))

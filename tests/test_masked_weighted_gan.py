@@ -12,9 +12,9 @@ import torch
 import common
 import data
 import masked_weighted_gan as mw
-from conftest import ROOT
+from conftest import DEVICE, ROOT
 
-TINY = ["--steps", "6", "--batch", "32", "--presample", "64", "--eval-n", "64", "--eval-every", "3", "--device", "cpu"]
+TINY = ["--steps", "6", "--batch", "32", "--presample", "64", "--eval-n", "64", "--eval-every", "3", "--device", DEVICE]
 DIVERGE = ["--optimizer", "sgd", "--lr", "1e30", "--lr-d", "1e30"]  # blows the losses up within a few steps
 OUTPUTS = ["prior_map.png", "emd_curve.png"]  # a ring run's own pictures, beside every script's
 
@@ -45,7 +45,7 @@ def test_masked_sampling_of_a_constant_prior_gan_keeps_what_d_scores_highest(tmp
     assert final["sample_prior"] == "train" and masked["sample_prior"] == "masked"
     args = argparse.Namespace(**json.load(open(os.path.join(out, "args.json"))))
     ds = data.ring()
-    nets, _ = mw.build_networks(ds, args, "cpu")
+    nets, _ = mw.build_networks(ds, args, DEVICE)
     state = torch.load(os.path.join(out, "ckpt.pt"), weights_only=True)
     nets["G"].load_state_dict(state["G"]), nets["D"].load_state_dict(state["D"])
     to_model = ds.model_maps(identity=False)[2]

@@ -9,8 +9,9 @@ import torch.nn.functional as F
 import data
 import mdgan
 import metrics
+from conftest import DEVICE
 
-TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--z-dim", "8", "--device", "cpu"]
+TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--z-dim", "8", "--device", DEVICE]
 DIVERGE = ["--lr", "1e30"]  # blows the losses up within a few steps
 OUTPUTS = []
 
@@ -24,7 +25,7 @@ def run(tmp_path, *extra, name="run"):
 def test_each_variant_has_its_networks_and_one_adam_each(variant):
     args = mdgan.build_parser().parse_args(["--variant", variant])
     mdgan.apply_presets(args, data.grid())
-    nets, opts = mdgan.build_networks(data.grid(), args, "cpu")
+    nets, opts = mdgan.build_networks(data.grid(), args, DEVICE)
     assert set(nets) == {"G", "D", *(["E"] if variant != "gan" else []), *(["D2"] if variant == "md" else [])}
     assert set(opts) == set(nets) and all(opts[k].param_groups[0]["params"] == list(nets[k].parameters()) for k in nets)
 

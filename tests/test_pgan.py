@@ -11,9 +11,9 @@ import torch
 import common
 import plots
 import pgan
-from conftest import ROOT, bench
+from conftest import DEVICE, ROOT, bench
 
-TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--epoch-steps", "3", "--device", "cpu"]
+TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--epoch-steps", "3", "--device", DEVICE]
 DIVERGE = ["--loss", "lsgan", "--lr", "1e30"]  # blows the losses up within a few steps
 OUTPUTS = ["landscape.png", "landscape.npy", "likelihood.png", "hist.png", "gradients.png", "snapshots/step-0000006.png"]
 
@@ -142,7 +142,7 @@ def assert_frozen_steps_leave_g_as_built(ds, flags):
     statistics stay bit-equal to what build_networks made, while G's gradient is computed."""
     args = pgan.build_parser().parse_args([*flags, "--freeze-generator", "--batch", "16", "--epoch-steps", "3"])
     pgan.apply_presets(args, ds)
-    nets, opts = pgan.build_networks(ds, args, "cpu")
+    nets, opts = pgan.build_networks(ds, args, DEVICE)
     built = {k: v.clone() for k, v in nets["G"].state_dict().items()}
     rng = {"data": torch.Generator().manual_seed(0), "z": torch.Generator().manual_seed(1)}
     encoder_before = [p.clone() for p in nets["encoder"].parameters()]

@@ -1,5 +1,6 @@
 """What the shared run skeleton (common.Run) promises every script: no run overwritten or poisoned,
 diverged runs stopped with advice that works, interrupted runs named, wall time over resumes."""
+import argparse
 import importlib
 import json
 import os
@@ -13,7 +14,7 @@ import common
 import data
 import metrics
 import runner
-from conftest import bench
+from conftest import DEVICE, bench
 
 SCRIPTS = list(runner.SCRIPTS)  # each script's tests/test_<script>.py gives its tiny run's flags and more
 TINY = {script: importlib.import_module(f"test_{script}").TINY for script in SCRIPTS}
@@ -23,14 +24,17 @@ DIVERGE = {script: importlib.import_module(f"test_{script}").DIVERGE for script 
 def cli(capsys, script, *args):
     """(exit status, stderr) of `python <script>.py args`, run in this process."""
     module = importlib.import_module(script)
-    with pytest.raises(SystemExit) as exit_info:
+    try:
         common.run_main(module.main, list(args))
-    return exit_info.value.code, capsys.readouterr().err
+        code = 0
+    except SystemExit as exit_info:
+        code = exit_info.code
+    return code, capsys.readouterr().err
 
 
 def run(script, out, *extra, steps=6):
     module = importlib.import_module(script)
-    return module.main([*TINY[script], "--steps", str(steps), "--eval-n", "64", "--eval-every", "3", "--device", "cpu",
+    return module.main([*TINY[script], "--steps", str(steps), "--eval-n", "64", "--eval-every", "3", "--device", DEVICE,
                         "--out", str(out), *extra])
 
 
@@ -88,7 +92,7 @@ def test_resuming_another_scripts_run_is_refused_and_leaves_it_alone(tmp_path, c
 def test_a_diverged_run_writes_no_poisoned_checkpoint_and_says_how_to_go_on(tmp_path, capsys, script):
     out = tmp_path / "run"
     code, err = cli(capsys, script, *TINY[script], *DIVERGE[script], "--steps", "40", "--ckpt-every", "1",
-                    "--eval-every", "40", "--eval-n", "64", "--device", "cpu", "--out", str(out))
+                    "--eval-every", "40", "--eval-n", "64", "--device", DEVICE, "--out", str(out))
     assert code == 2 and "diverged" in err and err.count("\n") == 1
     ckpt = out / "ckpt.pt"
     if ckpt.exists():  # the one on disk resumes: every tensor finite, and the message names it
@@ -100,7 +104,7 @@ def test_a_diverged_run_writes_no_poisoned_checkpoint_and_says_how_to_go_on(tmp_
 
 def test_divergence_before_the_first_checkpoint_says_there_is_none(tmp_path, capsys):
     code, err = cli(capsys, "mdgan", *TINY["mdgan"], *DIVERGE["mdgan"], "--steps", "40", "--eval-n", "64",
-                    "--device", "cpu", "--out", str(tmp_path / "run"))
+                    "--device", DEVICE, "--out", str(tmp_path / "run"))
     assert code == 2 and "no checkpoint was written yet" in err
 
 
@@ -116,7 +120,7 @@ def test_an_interrupt_names_the_folder_to_resume(tmp_path, capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
     monkeypatch.setattr(mdgan, "train_step", interrupted)
-    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "6", "--device", "cpu", "--out", str(tmp_path / "run"))
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "6", "--device", DEVICE, "--out", str(tmp_path / "run"))
     assert code == 130 and "nothing to resume" in err and f"--overwrite to reuse {tmp_path / 'run'}" in err
 
 
@@ -143,16 +147,52 @@ def test_every_number_flag_refuses_what_it_cannot_mean_in_one_line(capsys, scrip
     bound are refused when the flags are read, in one line that names the flag."""
     parser = importlib.import_module(script).build_parser()
     numbers = [a for a in parser._actions if a.type is not None and a.option_strings]
-    assert numbers and all(a.type not in (int, float) for a in numbers)
+    # every typed flag is a common.number that declares its range
+    assert numbers and all(any(v is not None for v in getattr(a.type, "bounds", {}).values()) for a in numbers), \
+        [a.option_strings[0] for a in numbers if not getattr(a.type, "bounds", None)]
     for action in numbers:
-        if not hasattr(action.type, "bounds"):
-            continue
         kind = int if action.type.__name__ == "int" else float
         for value in ["x", "", "nan", "inf", *map(str, outside(action.type.bounds, kind))]:
             with pytest.raises(SystemExit) as exit_info:
                 parser.parse_args([action.option_strings[0], value])
             err = capsys.readouterr().err
             assert exit_info.value.code == 2 and err.count("\n") == 1 and action.option_strings[0] in err, (value, err)
+
+
+def accepted_extremes(script):
+    """(flag, value) for every number flag of the script and each of 0, -1, 1e30 that its range takes."""
+    parser = importlib.import_module(script).build_parser()
+    out = []
+    for action in parser._actions:
+        if action.option_strings and hasattr(action.type, "bounds") and action.dest != "steps":
+            for value in ("0", "-1", "1e30"):
+                try:
+                    action.type(value)
+                except argparse.ArgumentTypeError:
+                    continue
+                out.append((action.option_strings[0], value))
+    return out
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_extreme_value_a_flag_takes_runs_to_finite_numbers_or_stops_in_one_line(tmp_path, capsys, script):
+    """The other half of the flag fuzz, read from the parser as the first half is: each of 0, -1 and
+    1e30 that a flag's range admits is run (2 steps); the run either ends with only finite numbers
+    in final_metrics.json and metrics.jsonl, or stops with one line and exit 2 (a diverged run)."""
+    cases = accepted_extremes(script)
+    assert cases
+    for i, (flag, value) in enumerate(cases):
+        out = tmp_path / f"run{i}"
+        code, err = cli(capsys, script, *TINY[script], "--steps", "2", "--eval-every", "2", "--eval-n", "64",
+                        "--device", DEVICE, flag, value, "--out", str(out))
+        if code == 2:
+            assert err.count("\n") == 1 and "Traceback" not in err, (flag, value, err)
+            continue
+        assert code == 0, (flag, value, err)
+        final = json.loads((out / "final_metrics.json").read_text())
+        rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+        assert all(common.all_finite(torch.tensor(v, dtype=torch.float64)) for row in [final, *rows]
+                   for v in row.values() if isinstance(v, (int, float)) and not isinstance(v, bool)), (flag, value)
 
 
 def test_a_bad_value_found_after_the_presets_is_named_in_one_line_and_writes_nothing(tmp_path, capsys):
@@ -260,13 +300,30 @@ def test_a_users_file_named_like_the_floor_cache_is_left_alone(tmp_path):
 
 @pytest.mark.parametrize("name", ["veegan", "mdgan", "pgan", "langevin", "masked_weighted", "mode_collapse", "speed",
                                   "same_outputs"])
-def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys):
+def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys, monkeypatch):
+    """As for the scripts, read from the benchmark's own parser (caught as --help builds it): each
+    typed flag declares a range, and a word, nan, inf or a value past a bound is one line, exit 2."""
     source = open(os.path.join(os.path.dirname(runner.__file__), f"{name}.py")).read()
     assert not re.search(r"type=(int|float)\b", source)  # each is common.number(...), refused in one line
     argv = {"masked_weighted": ["table"], "pgan": ["table"], "same_outputs": ["save", "x"]}.get(name, [])
     flag = "--threads" if name == "speed" else "--jobs"
     code, out, err = bench(capsys, name, *argv, flag, "0")
     assert code == 2 and err.count("\n") == 1 and f"{flag}: 0 must be >= 1" in err
+    parsers, parse = [], common.ScriptParser.parse_args
+    monkeypatch.setattr(common.ScriptParser, "parse_args", lambda self, *a, **k: parsers.append(self) or parse(self, *a, **k))
+    bench(capsys, name, *argv, "--help")
+    actions = list(parsers[0]._actions)
+    for sub in [a for a in actions if isinstance(a, argparse._SubParsersAction)]:
+        actions += [a for p in sub.choices.values() for a in p._actions]
+    numbers = [a for a in actions if a.type is not None and a.option_strings]
+    assert numbers and all(any(v is not None for v in getattr(a.type, "bounds", {}).values()) for a in numbers)
+    for action in numbers:
+        kind = int if action.type.__name__ == "int" else float
+        for value in ["x", "nan", "inf", *map(str, outside(action.type.bounds, kind))]:
+            with pytest.raises(SystemExit) as exit_info:
+                parse(parsers[0], [*argv, action.option_strings[0], value])
+            err = capsys.readouterr().err
+            assert exit_info.value.code == 2 and err.count("\n") == 1 and action.option_strings[0] in err, (value, err)
 
 
 def test_sigterm_ends_a_run_as_ctrl_c_does_and_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):
@@ -320,3 +377,57 @@ def test_a_hand_edited_args_json_is_held_to_the_flags_rules(tmp_path, capsys, ke
     (out / "args.json").write_text(json.dumps({**stored, key: value}))
     code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "6")
     assert code == 2 and err.count("\n") == 1 and f"--{key}" in err and "Traceback" not in err
+
+
+def test_divergence_advice_names_the_training_flags_the_run_set(tmp_path, capsys):
+    """A tiny pre-sample or a huge penalty weight diverges as a high rate does: the advice names them."""
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--lambda1", "1e30", "--steps", "40", "--eval-n", "64",
+                    "--device", DEVICE, "--out", str(tmp_path / "run"))
+    assert code == 2 and "diverged" in err and "--lambda1" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("damage", ["no rng", "nan weights", "other sizes", "metrics rows", "args list"])
+def test_a_damaged_run_file_is_one_line_that_names_it_and_changes_nothing(tmp_path, capsys, damage):
+    out = tmp_path / "run"
+    run("mdgan", out, "--ckpt-every", "3", steps=3)
+    ckpt = torch.load(out / "ckpt.pt", weights_only=True)
+    if damage == "no rng":
+        del ckpt["rng"]
+    elif damage == "nan weights":
+        next(iter(ckpt["G"].values())).fill_(float("nan"))
+    elif damage == "other sizes":
+        ckpt["G"] = {k: torch.zeros(3) for k in ckpt["G"]}
+    common.save_checkpoint(str(out / "ckpt.pt"), ckpt)
+    if damage == "metrics rows":
+        (out / "metrics.jsonl").write_text('{"step": 3}\n{"step": 6, "emd": 0.')
+    if damage == "args list":
+        (out / "args.json").write_text("[1, 2]")
+    before = snapshot(out)
+    code, err = cli(capsys, "mdgan", "--resume", str(out), "--steps", "6")
+    named = {"metrics rows": "metrics.jsonl", "args list": "args.json"}.get(damage, "ckpt.pt")
+    assert code == 2 and err.count("\n") == 1 and named in err and "Traceback" not in err, err
+    assert snapshot(out) == before
+
+
+def test_a_damaged_final_metrics_file_is_written_afresh_when_a_finished_run_is_rescored(tmp_path, capsys):
+    out = tmp_path / "run"
+    first = run("mdgan", out, steps=3)
+    (out / "final_metrics.json").write_text("{not json")
+    again = importlib.import_module("mdgan").main(["--resume", str(out)])
+    assert again["emd"] == first["emd"] and "wall_s" not in again and "was damaged" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("folder", ["/proc", "/sys/kernel"])
+def test_an_out_folder_that_takes_no_files_is_one_line(tmp_path, capsys, folder):
+    if not os.path.isdir(folder):
+        pytest.skip(f"no {folder} on this system")
+    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "2", "--out", folder)
+    assert code == 2 and err.count("\n") == 1 and f"--out {folder}" in err
+
+
+def test_a_slow_run_is_never_silent(capsys):
+    """`--batch 100000` ran past 120 s without a word: a short line comes whenever quiet_s pass."""
+    progress = common.Progress(total=1000, every=500, quiet_s=0.0)
+    for step in (1, 2, 3):
+        progress.update(step, loss=torch.tensor(1.0))
+    assert capsys.readouterr().out.count("steps/s") == 3

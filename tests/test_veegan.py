@@ -10,10 +10,10 @@ import common
 import data
 import metrics
 import veegan
-from conftest import write_cifar
+from conftest import DEVICE, write_cifar
 
 TINY = ["--steps", "6", "--batch", "32", "--eval-n", "64", "--eval-every", "3", "--z-dim", "8", "--hidden", "16",
-        "--device", "cpu"]
+        "--device", DEVICE]
 DIVERGE = ["--lr", "1e30"]  # blows the losses up within a few steps
 OUTPUTS = []
 
@@ -33,7 +33,7 @@ def test_on_1200_d_the_literal_rule_fails_real_data_and_the_calibrated_one_does_
 def test_only_the_methods_with_a_reconstructor_have_one(method):
     args = veegan.build_parser().parse_args(["--method", method])
     veegan.apply_presets(args, data.ring())
-    nets, opts = veegan.build_networks(data.ring(), args, "cpu")
+    nets, opts = veegan.build_networks(data.ring(), args, DEVICE)
     assert (nets["F"] is not None) == (method in ("veegan", "ali"))
     assert {id(p) for p in opts["gf"].param_groups[0]["params"]} == {
         id(p) for name in ("G", "F") if nets[name] is not None for p in nets[name].parameters()}
@@ -71,7 +71,7 @@ def step_gradients(method, recon_weight=1.0):
     args = veegan.build_parser().parse_args(["--method", method, "--z-dim", "6", "--hidden", "16"])
     args.recon_weight, args.lr = recon_weight, 0.0
     torch.manual_seed(0)
-    nets, opts = veegan.build_networks(data.ring(), args, "cpu")
+    nets, opts = veegan.build_networks(data.ring(), args, DEVICE)
     G, F_ = nets["G"], nets["F"]
     real = data.ring().sample(16, torch.Generator().manual_seed(1))
     z_gen = torch.Generator().manual_seed(2)
@@ -151,14 +151,14 @@ def test_standardise_maps_a_builtin_mixture_and_reports_in_the_data_units(tmp_pa
 
 def test_glorot_init_is_the_notebooks():
     args = veegan.build_parser().parse_args(["--init", "glorot", "--z-dim", "6", "--hidden", "16", "--lr", "1e-3"])
-    for net in veegan.build_networks(data.ring(), args, "cpu")[0].values():
+    for net in veegan.build_networks(data.ring(), args, DEVICE)[0].values():
         linears = [m for m in net.modules() if isinstance(m, torch.nn.Linear)]
         assert linears and all(float(m.bias.detach().abs().max()) == 0 for m in linears)
         for m in linears:
             bound = (6 / (m.in_features + m.out_features)) ** 0.5
             assert 0.8 * bound < float(m.weight.detach().abs().max()) <= bound
     default = veegan.build_parser().parse_args(["--z-dim", "6", "--hidden", "16", "--lr", "1e-3"])
-    G = veegan.build_networks(data.ring(), default, "cpu")[0]["G"]
+    G = veegan.build_networks(data.ring(), default, DEVICE)[0]["G"]
     assert float(G[0].bias.detach().abs().max()) > 0  # PyTorch's default draws the biases too
 
 
