@@ -110,6 +110,10 @@ def parse(argv):
     if args.data:
         args.data = os.path.abspath(args.data)
         args.centers = os.path.abspath(args.centers) if args.centers else None
+        shape = datasets.load_dataset(args.data, os.path.join(ROOT, "data")).shape  # the runs check the centres
+        if len(shape) != 1:
+            p.error(f"--data {args.data} holds images of shape {shape}; the suite compares methods on points, an "
+                    "(N, D) array; train on images with a script's own --dataset")
     if args.shard:
         parts = args.shard.split("/")
         if len(parts) != 2 or not all(v.isdigit() for v in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
@@ -150,11 +154,29 @@ def shard(runs: list[dict], index: int, count: int) -> list[dict]:
 
 
 def record(run: dict) -> dict:
-    """The numbers of one finished run."""
+    """The numbers of one finished run, with its folder's name (which holds a hash of every setting)."""
     with open(os.path.join(run["run_dir"], "final_metrics.json")) as f:
         final = json.load(f)
     return {**{k: run[k] for k in ("data", "method", "seed", "steps", "command")},
-            **{k: final[k] for k in QUALITY + TIMING if k in final}}
+            "run": os.path.basename(run["run_dir"]), **{k: final[k] for k in QUALITY + TIMING if k in final}}
+
+
+def read_runs(path: str, flag: str) -> list[dict]:
+    """The runs of a table's or a shard's JSON; a missing, malformed or foreign file is a one-line error."""
+    try:
+        with open(path) as f:
+            runs = json.load(f)["runs"]
+        if not isinstance(runs, list) or not all(isinstance(r, dict) and {"data", "method", "seed", "steps"} <= set(r)
+                                                 for r in runs):
+            raise TypeError
+    except OSError as err:
+        raise common.UserError(f"{flag} {path}: cannot read it ({err.strerror})") from None
+    except ValueError:
+        raise common.UserError(f"{flag} {path}: not valid JSON; give a file this benchmark wrote") from None
+    except (KeyError, TypeError):
+        raise common.UserError(f"{flag} {path}: not a mode_collapse table or shard (no list of runs); give a file "
+                               "this benchmark wrote") from None
+    return runs
 
 
 def cell_text(values, digits):
@@ -216,8 +238,7 @@ def heatmaps(runs: list[dict], args, path: str) -> bool:
 
 def compare(records: list[dict], other_path: str) -> None:
     """Say whether every run's quality numbers equal those in another table's JSON (floats to 1e-12, relative)."""
-    with open(other_path) as f:
-        other = {(r["data"], r["method"], r["seed"], r["steps"]): r for r in json.load(f)["runs"]}
+    other = {(r["data"], r["method"], r["seed"], r["steps"]): r for r in read_runs(other_path, "--compare")}
     mine = {(r["data"], r["method"], r["seed"], r["steps"]): r for r in records}
     def same(a, b) -> bool:  # to 1e-12: summing 1200-D distances in another order moves the 15th digit
         return a == b or (isinstance(a, float) and isinstance(b, float) and abs(a - b) <= 1e-12 * max(1.0, abs(b)))
@@ -259,14 +280,20 @@ def main(argv=None) -> None:
             raise common.UserError(f"--merge {' '.join(args.merge)}: no such files")
         records = {}
         for path in files:
-            with open(path) as f:
-                for r in json.load(f)["runs"]:
-                    records[(r["data"], r["method"], r["seed"], r["steps"])] = r
+            for r in read_runs(path, "--merge"):
+                records[(r["data"], r["method"], r["seed"], r["steps"])] = {**r, "_file": path}
         missing = [r["run_dir"] for r in runs if (r["data"], r["method"], r["seed"], r["steps"]) not in records]
         if missing:
             raise common.UserError(f"the shard files lack {len(missing)} of {len(runs)} runs (e.g. {missing[0]}); "
                                    "merge every shard's file, with the same settings as the shards")
         records = [records[(r["data"], r["method"], r["seed"], r["steps"])] for r in runs]
+        for planned, got in zip(runs, records):  # same cell, other settings (--eval-n, flags after --, data)
+            if got.get("command") != planned["command"] or got.get("run", os.path.basename(planned["run_dir"])) != \
+                    os.path.basename(planned["run_dir"]):
+                raise common.UserError(f"--merge: {got['_file']} holds {got['data']}/{got['method']}/seed {got['seed']} "
+                                       f"run as `{got.get('command')}`, and these flags plan `{planned['command']}`; "
+                                       "merge with the flags the shards were run with")
+        records = [{k: v for k, v in r.items() if k != "_file"} for r in records]
     else:
         if args.shard:
             runs = shard(runs, *args.shard)

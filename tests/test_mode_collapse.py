@@ -76,6 +76,41 @@ def test_one_run_equals_merged_shards_and_reruns_finish_at_once(tmp_path, capsys
     with pytest.raises(SystemExit):
         common.run_main(mode_collapse.main, [*tiny, "--merge", str(shard_file), "--results", str(tmp_path / "merged"), *extra])
     assert "lack 1 of 2 runs" in capsys.readouterr().err
+    content["runs"][0]["emd"] -= 1e-9
+    shard_file.write_text(json.dumps(content))
+    other = list(tiny)
+    other[other.index("--eval-n") + 1] = "90"  # the shards were judged on 100 samples
+    code, out, err = bench(capsys, "mode_collapse", *other, "--merge", str(tmp_path / "sh" / "mode_collapse.shard-*-of-2.json"),
+                           "--results", str(tmp_path / "merged2"), *extra)
+    assert code == 2 and "merge with the flags the shards were run with" in err and err.count("\n") == 1
+    assert not (tmp_path / "merged2").exists()
+
+
+@pytest.mark.parametrize("content", [None, "{not json", '{"shard": [1, 2]}', '{"runs": [{"data": "ring"}]}', "[1]"])
+def test_a_missing_malformed_or_foreign_table_is_one_line(tmp_path, capsys, content):
+    path = tmp_path / "table.json"
+    if content is not None:
+        path.write_text(content)
+    for flag in ("--merge", "--compare"):
+        argv = ["--datasets", "ring", "--methods", "gan", "--seeds", "1", flag, str(path)]
+        if flag == "--compare":  # compared after a table is built: from a merge of a good shard
+            good = tmp_path / "good.json"
+            good.write_text(json.dumps({"runs": [{"data": "ring", "method": "gan", "seed": 0, "steps": 2000,
+                                                  "command": mode_collapse.plan(mode_collapse.parse(argv[:6]))[0]["command"],
+                                                  "modes": 8, "hq": 90.0, "kl": 0.1, "emd": 0.1, "emd_floor": 0.05,
+                                                  "wall_s": 1.0, "steps_per_s": 1.0}]}))
+            argv += ["--merge", str(good), "--results", str(tmp_path / "out")]
+        code, out, err = bench(capsys, "mode_collapse", *argv)
+        if content is None and flag == "--merge":
+            assert code == 2 and "no such files" in err
+            continue
+        assert code == 2 and err.count("\n") == 1 and flag in err and "Traceback" not in err, (flag, err)
+
+
+def test_the_suite_on_an_image_array_is_one_line(tmp_path, capsys):
+    np.save(tmp_path / "images.npy", np.zeros((40, 28, 28), np.uint8))
+    code, out, err = bench(capsys, "mode_collapse", "--data", str(tmp_path / "images.npy"), "--results", str(tmp_path))
+    assert code == 2 and err.count("\n") == 1 and "holds images" in err
 
 
 def test_bad_shard_is_refused(capsys):
