@@ -8,7 +8,7 @@ Each of the five scripts runs a short fixed-seed run on the ring, on a user .npy
 here, with its centres file) and on MNIST (`--data-dir`, default ../shared/data/mnist-5k; skipped
 when absent). `compare` asks samples.npy to be byte-equal and final_metrics.json and every
 metrics.jsonl row to be equal in every key but the timings (wall_s, steps_per_s, eval_s, time);
-keys a row gains are listed, not counted as a difference, and a key k of the old row may appear
+keys a file or a row gains are listed, not counted as a difference, and a key k of the old row may appear
 as train_k (a training mean, as the shared run loop names it).
 One thread per run, `--jobs` runs at a time.
 """
@@ -86,8 +86,11 @@ def compare(a: str, b: str) -> None:
             for file in ("final_metrics.json",):
                 with open(os.path.join(pa, file)) as f, open(os.path.join(pb, file)) as g:
                     fa, fb = strip(json.load(f)), strip(json.load(g))
-                if fa != fb:
-                    problems.append(f"{file}: " + ", ".join(k for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)))
+                changed = [k for k in sorted(fa) if fa[k] != fb.get(k)]  # a key the new file adds is a note
+                if changed:
+                    problems.append(f"{file}: " + ", ".join(changed))
+                if set(fb) - set(fa):
+                    notes.append(f"{file} adds " + ", ".join(sorted(set(fb) - set(fa))))
             with open(os.path.join(pa, "metrics.jsonl")) as f, open(os.path.join(pb, "metrics.jsonl")) as g:
                 ra, rb = [strip(json.loads(l)) for l in f], [strip(json.loads(l)) for l in g]
             added = sorted({k for row in rb for k in row} - {k for row in ra for k in row})
