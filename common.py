@@ -514,6 +514,7 @@ def take_lock(path: str) -> str:
 
 
 RUN_FILES = ("ckpt.pt", "args.json", "metrics.jsonl", "final_metrics.json", "samples.npy")
+RUNNER_FILES = ("stdout.log", ".lock")  # what may be in a fresh run's folder already: a benchmark's log, a stale lock
 
 
 class Run:
@@ -576,6 +577,11 @@ class Run:
         if held and not args.resume and not args.overwrite:
             raise UserError(f"--out {args.out} already holds a run ({', '.join(held)}); continue it with --resume "
                             f"{args.out}, choose another --out, or replace it with --overwrite")
+        foreign = [] if args.resume or held or not os.path.isdir(args.out) else sorted(
+            f for f in os.listdir(args.out) if f not in RUNNER_FILES)
+        if foreign:  # a run's pictures would replace a user's files of the same names
+            raise UserError(f"--out {args.out} holds files that are not a run's ({', '.join(foreign[:3])}"
+                            f"{', ...' if len(foreign) > 3 else ''}); name a new or an empty folder")
         self.replaced = [] if args.resume else held  # removed by start, once the new run is set up
         try:
             os.makedirs(args.out, exist_ok=True)

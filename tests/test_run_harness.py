@@ -431,3 +431,15 @@ def test_a_slow_run_is_never_silent(capsys):
     for step in (1, 2, 3):
         progress.update(step, loss=torch.tensor(1.0))
     assert capsys.readouterr().out.count("steps/s") == 3
+
+
+def test_a_folder_of_the_users_files_is_no_run_folder(tmp_path, capsys):
+    """A run writes samples.png, curves.png, ...: a folder that holds a user's files (and no run) is
+    refused, with --overwrite too, and keeps them."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "samples.png").write_bytes(b"the user's picture")
+    for extra in ([], ["--overwrite"]):
+        code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "2", "--out", str(out), *extra)
+        assert code == 2 and err.count("\n") == 1 and "not a run's (samples.png)" in err
+    assert [p.name for p in out.iterdir()] == ["samples.png"] and (out / "samples.png").read_bytes() == b"the user's picture"
