@@ -628,8 +628,9 @@ class Run:
         images: the classifier), resume from ckpt.pt with --resume, write args.json; the steps left."""
         args, ds = self.args, self.ds
         if ds.kind == "points":
-            self.reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000,
-                                                     os.path.dirname(os.path.abspath(self.dir)))
+            writable = not os.path.exists(args.data_dir) or os.access(args.data_dir, os.W_OK)
+            cache = args.data_dir if writable else default_data_dir()  # a read-only shared copy: ours
+            self.reference = metrics.point_reference(ds, args.eval_n, args.emd_n, args.seed + 20_000, cache)
             args.emd_n, args.emd_floor = self.reference.emd_n, self.reference.emd_floor
             print(f"EMD floor (data vs data, n = {args.emd_n}): {args.emd_floor:.4f}")
             if ds.centers is not None:

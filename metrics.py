@@ -196,8 +196,9 @@ class PointReference:
 def point_reference(ds, n: int, emd_n: int, seed: int, cache_dir: str | None = None) -> PointReference:
     """n real samples drawn with `seed`, and the data-vs-data EMD of emd_n of them against a second
     draw: the floor printed beside every EMD (EMD depends on n). With `cache_dir` (the scripts pass
-    their run folder's parent) the floor is kept in cache_dir/emd_floors.json, keyed by a hash of the
-    two draws themselves, so runs on the same data, n and seed compute it once."""
+    the data dir, where the project keeps its caches, never the user's run folders) the floor is kept
+    in cache_dir/emd_floors.json, keyed by a hash of the two draws themselves, so runs on the same
+    data, n and seed compute it once."""
     gen = torch.Generator().manual_seed(seed)
     real, other = (ds.sample(n, gen).numpy() for _ in range(2))
     emd_n = min(emd_n, n)
@@ -217,6 +218,7 @@ def point_reference(ds, n: int, emd_n: int, seed: int, cache_dir: str | None = N
         cache[key] = emd(a, b)
         if path and ours:
             try:
+                os.makedirs(cache_dir, exist_ok=True)
                 write_json(path, cache)
             except OSError:  # a read-only place: the floor is only recomputed next time
                 pass

@@ -1,9 +1,12 @@
 """Test helpers: every test writes its own small files in tmp_path; nothing is downloaded."""
+import atexit
 import gzip
 import importlib.util
 import os
+import shutil
 import struct
 import sys
+import tempfile
 
 import numpy as np
 import pytest
@@ -13,6 +16,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.append(os.path.join(ROOT, "benchmarks"))  # for `import runner`; last, so its names never shadow the scripts
 torch.set_num_threads(1)  # tiny nets: one thread is fastest and keeps numbers identical across machines
+# the data dir's caches (EMD floors, classifiers) of runs that name none go to a temporary folder, not ./data
+os.environ["GAN_DATA_DIR"] = tempfile.mkdtemp(prefix="gan-tests-data-")
+atexit.register(shutil.rmtree, os.environ["GAN_DATA_DIR"], True)
 import common  # noqa: E402
 
 # where the tests train: GAN_TEST_DEVICE=cuda python -m pytest checks the CUDA path on a GPU machine

@@ -443,3 +443,9 @@ def test_a_folder_of_the_users_files_is_no_run_folder(tmp_path, capsys):
         code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "2", "--out", str(out), *extra)
         assert code == 2 and err.count("\n") == 1 and "not a run's (samples.png)" in err
     assert [p.name for p in out.iterdir()] == ["samples.png"] and (out / "samples.png").read_bytes() == b"the user's picture"
+
+
+def test_the_floor_cache_lives_in_the_data_dir_not_beside_the_run(tmp_path):
+    run("mdgan", tmp_path / "mine" / "run", "--data-dir", str(tmp_path / "data"), steps=2)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["run"]
+    assert isinstance(json.loads((tmp_path / "data" / "emd_floors.json").read_text()), dict)
