@@ -4,8 +4,8 @@
   weights exposed so `metrics.py` can judge samples. The protocol of VEEGAN and PacGAN:
   `ring` = 8 modes at radius 1, angles 2*pi*k/8 (never `linspace` with its endpoint, which gives 7
   distinct modes), sigma 0.01; `grid` = 25 modes at {-4, -2, 0, 2, 4}^2, sigma 0.05.
-* `PATH.npy`: points (N, D), or images (N, H, W) / (N, C, H, W), uint8 or float. Anything else, NaN,
-  inf or an empty array is refused with a one-line error. Optional `--centers PATH.json`
+* `PATH.npy` (or an `.npz` of one array): points (N, D), or images (N, H, W) / (N, C, H, W), uint8
+  or float. Anything else, NaN, inf or an empty array is refused with a one-line error. Optional `--centers PATH.json`
   ({"centers": [[...], ...], "sigma": s, "weights": [...]}) lets the mode statistics judge it.
 * `star`: PGAN's 2-D toy, five Gaussians with mean 0 and rotated covariances (no modes to count:
   judged by the EMD alone).
@@ -355,8 +355,13 @@ def load_npy(path: str, centers_path: str | None = None) -> Dataset:
         raise UserError(f"{path} is not a readable .npy array ({err}); save it with numpy.save") from None
     except Exception as err:
         raise UserError(f"{path} is not a readable .npy array ({type(err).__name__}); save it with numpy.save") from None
-    if not isinstance(x, np.ndarray):  # an .npz archive loads as a mapping of arrays
-        raise UserError(f"{path} is an .npz archive, not one array; save the array you mean with numpy.save(path, array)")
+    if not isinstance(x, np.ndarray):  # an .npz archive loads as a mapping of arrays: one of them is the data
+        with x as archive:
+            names = list(archive.files)
+            if len(names) != 1:
+                raise UserError(f"{path} is an .npz archive of {len(names)} arrays ({', '.join(names[:5]) or 'none'}); "
+                                "save the one you mean alone, numpy.save(path.npy, array) or numpy.savez(path, array)")
+            x = archive[names[0]]
     if x.size == 0:
         raise UserError(f"{path} is empty (shape {x.shape}); it needs at least one sample")
     if not x.dtype.isnative:  # big-endian on a little-endian machine, or the other way round
@@ -518,7 +523,7 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
     """`spec` is a built-in name or a path to a .npy file (`centers`: the JSON of its mixture)."""
     if os.path.exists(data_dir) and not os.path.isdir(data_dir):
         raise UserError(f"--data-dir {data_dir} is a file; give the folder that holds (or will hold) the data sets")
-    if centers and not str(spec).endswith(".npy"):
+    if centers and not str(spec).endswith((".npy", ".npz")):
         raise UserError(f"--centers describes a user's .npy mixture; {spec} is not one (built-in mixtures know their modes)")
     if spec == "ring":
         return ring()
@@ -536,7 +541,7 @@ def load_dataset(spec: str, data_dir: str, centers: str | None = None) -> Datase
         return load_cifar10(data_dir)
     if spec == "celeba":
         return load_image_folder(find_celeba_folder(data_dir), 64, CELEBA_CROP, "celeba")
-    if spec.endswith(".npy"):
+    if spec.endswith((".npy", ".npz")):
         return load_npy(spec, centers)
     if os.path.isdir(spec):
         return load_image_folder(spec)

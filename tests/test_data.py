@@ -313,3 +313,12 @@ def test_an_image_folder_too_small_to_split_is_refused(tmp_path):
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(tmp_path / "one" / "a.png")
     with pytest.raises(UserError, match="at least 2 training images"):
         data.load_dataset(str(tmp_path / "one"), str(tmp_path))
+
+
+def test_an_npz_of_one_array_is_that_array_and_one_of_several_names_them(tmp_path):
+    points = np.random.default_rng(0).normal(size=(50, 2)).astype(np.float32)
+    np.savez(tmp_path / "one.npz", points)
+    np.testing.assert_array_equal(data.load_dataset(str(tmp_path / "one.npz"), str(tmp_path)).array, points)
+    np.savez(tmp_path / "two.npz", x=points, labels=np.zeros(50))
+    with pytest.raises(data.UserError, match=r"2 arrays \(x, labels\)"):
+        data.load_dataset(str(tmp_path / "two.npz"), str(tmp_path))
