@@ -114,6 +114,8 @@ def parse(argv):
         if len(shape) != 1:
             p.error(f"--data {args.data} holds images of shape {shape}; the suite compares methods on points, an "
                     "(N, D) array; train on images with a script's own --dataset")
+    if args.compare:  # checked before the runs, not after an hour of them
+        read_runs(args.compare, "--compare")
     if args.shard:
         parts = args.shard.split("/")
         if len(parts) != 2 or not all(v.isdigit() for v in parts) or not 1 <= int(parts[0]) <= int(parts[1]):
