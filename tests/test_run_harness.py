@@ -140,6 +140,19 @@ def outside(bounds: dict, kind: type) -> list:
                         bounds["below"]) if v is not None]
 
 
+# The flags that take a path or a name; every other flag that takes a value is a number with a
+# declared range or a choice, so a flag added as `default=0.5` with no type fails the tests below.
+TEXT_FLAGS = {"dataset", "out", "data_dir", "resume", "centers"}
+BENCHMARK_TEXT_FLAGS = TEXT_FLAGS | {"runs", "results", "records", "name", "tag", "data", "merge", "compare", "shard",
+                                     "code", "label", "root", "datasets", "scripts"}
+
+
+def untyped(actions, allowed) -> list[str]:
+    """Flags that take a value but are neither typed nor a choice, other than the named text flags."""
+    return [a.option_strings[0] for a in actions if a.option_strings and type(a) is argparse._StoreAction
+            and a.type is None and a.choices is None and a.dest not in allowed]
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_number_flag_refuses_what_it_cannot_mean_in_one_line(capsys, script):
     """Every int or float flag of every script is typed with its bounds (a flag added with a bare
@@ -150,6 +163,7 @@ def test_every_number_flag_refuses_what_it_cannot_mean_in_one_line(capsys, scrip
     # every typed flag is a common.number that declares its range
     unranged = [a.option_strings[0] for a in numbers if all(v is None for v in getattr(a.type, "bounds", {}).values())]
     assert numbers and not unranged, f"flags without a declared range: {unranged}"
+    assert not untyped(parser._actions, TEXT_FLAGS), f"flags without a type or choices: {untyped(parser._actions, TEXT_FLAGS)}"
     for action in numbers:
         kind = int if action.type.__name__ == "int" else float
         for value in ["x", "", "nan", "inf", *map(str, outside(action.type.bounds, kind))]:
@@ -317,6 +331,7 @@ def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys, monk
         actions += [a for p in sub.choices.values() for a in p._actions]
     numbers = [a for a in actions if a.type is not None and a.option_strings]
     assert numbers and all(any(v is not None for v in getattr(a.type, "bounds", {}).values()) for a in numbers)
+    assert not untyped(actions, BENCHMARK_TEXT_FLAGS), untyped(actions, BENCHMARK_TEXT_FLAGS)
     for action in numbers:
         kind = int if action.type.__name__ == "int" else float
         for value in ["x", "nan", "inf", *map(str, outside(action.type.bounds, kind))]:
