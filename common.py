@@ -468,6 +468,16 @@ class Progress:
                   f"{format_seconds((self.total - step) / max(rate, 1e-9))}", flush=True)
             self.last_line = time.time()
 
+    def sums_state(self) -> dict:
+        """The loss sums since the last progress line and since the last metrics row, for a checkpoint."""
+        return {"sums": dict(self.sums), "count": self.count, "window_sums": dict(self.window_sums),
+                "window_count": self.window_count}
+
+    def load_sums(self, state: dict, device: torch.device) -> None:
+        self.sums = {k: v.to(device) for k, v in state["sums"].items()}
+        self.window_sums = {k: v.to(device) for k, v in state["window_sums"].items()}
+        self.count, self.window_count = int(state["count"]), int(state["window_count"])
+
     def check_window(self, step: int) -> None:
         """Stop with the advice if a loss since the last metrics row is not finite."""
         check_finite(step, self.advice(), **{k: float(v) / max(self.window_count, 1) for k, v in self.window_sums.items()})
@@ -480,10 +490,6 @@ class Progress:
 
     def rate(self) -> float:
         return (self.step - self.s0) / max(time.time() - self.t0, 1e-9)
-
-
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def take_lock(path: str) -> str:
@@ -598,21 +604,31 @@ class Run:
         self.nets = self.opts = None
 
     def __enter__(self) -> "Run":
-        # SIGTERM (what a scheduler sends before it preempts a job) ends the run as Ctrl-C does
-        self._sigterm = (signal.signal(signal.SIGTERM, _raise_interrupt)
-                         if threading.current_thread() is threading.main_thread() else None)
+        # Ctrl-C and SIGTERM (what a scheduler sends before it preempts a job): inside the training
+        # loop the run finishes its step, checkpoints it and stops, so nothing trained is lost and
+        # the resumed run equals an uninterrupted one; a second signal, or one outside the loop, stops at once
+        self.in_loop, self.stop_signal, self.stopped_at = False, None, None
+        self._handlers = ({sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+                          if threading.current_thread() is threading.main_thread() else {})
         return self
 
+    def _on_signal(self, signum, frame) -> None:
+        if self.in_loop and self.stop_signal is None:
+            self.stop_signal = signal.Signals(signum).name
+            return
+        raise KeyboardInterrupt
+
     def __exit__(self, kind, error, traceback) -> None:
-        if self._sigterm is not None:
-            signal.signal(signal.SIGTERM, self._sigterm)
+        for sig, handler in self._handlers.items():
+            signal.signal(sig, handler)
         with contextlib.suppress(OSError):
             os.remove(self.lock)
         if kind is KeyboardInterrupt:
             if self.last_good is None:
                 raise Interrupted(f"before the first checkpoint, so there is nothing to resume; start again "
                                   f"(--overwrite to reuse {self.dir})") from None
-            raise Interrupted(f"the last checkpoint (step {self.last_good}) is intact; continue with --resume {self.dir}") from None
+            saved = "was saved" if self.stopped_at == self.last_good else "is intact"
+            raise Interrupted(f"the last checkpoint (step {self.last_good}) {saved}; continue with --resume {self.dir}") from None
         if isinstance(error, Diverged):
             raise UserError(f"{error}; {self.divergence_advice()}") from None
 
@@ -644,6 +660,7 @@ class Run:
         self.state = {**nets, **{f"opt_{k}": opt for k, opt in opts.items()}}
         self.rng, self.ckpt_path, self.start_step = list(rng.values()), os.path.join(self.dir, "ckpt.pt"), 0
         self.last_good, self.wall_before = None, 0.0  # earlier segments' wall time, from the checkpoint
+        progress_sums = None
         if args.resume:
             checkpoint = load_checkpoint(self.ckpt_path)
             self.load(checkpoint)
@@ -653,13 +670,21 @@ class Run:
                 raise UserError(f"--steps {args.steps} is below the checkpoint's step {self.start_step} in {self.dir}; "
                                 f"give --steps {self.start_step} or more")
             self.wall_before = float(checkpoint.get("wall_s", 0.0))
+            progress_sums = checkpoint.get("progress")
             print(f"resumed at step {self.start_step}")
+        self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), advice=self.divergence_advice)
+        if progress_sums:  # a checkpoint between two metrics rows: their loss means go on
+            try:
+                self.progress.load_sums(progress_sums, self.device)
+            except (KeyError, TypeError, AttributeError, ValueError):
+                raise UserError(f"checkpoint {self.ckpt_path} holds damaged loss sums; start a fresh run "
+                                f"(--out {self.dir} --overwrite)") from None
         for f in self.replaced:  # --overwrite: the old run goes only now that the new one is set up
             os.remove(os.path.join(self.dir, f))
         write_json(os.path.join(self.dir, "args.json"), vars(args))
         self.log = MetricsLog(self.dir, resume_step=self.start_step if args.resume else None)
-        self.progress = Progress(args.steps, self.start_step, every=max(1, args.steps // 20), advice=self.divergence_advice)
         self.t0 = time.time()
+        self.in_loop = True
         return range(self.start_step + 1, args.steps + 1)
 
     def load(self, checkpoint: dict) -> None:
@@ -671,7 +696,7 @@ class Run:
         if missing or not isinstance(checkpoint.get("step"), int) or not isinstance(checkpoint.get("rng"), dict):
             raise UserError(f"{damaged} lacks {', '.join(missing) or 'a valid step'}; it is not this run's. Start a "
                             f"fresh run (--out {self.dir} --overwrite)")
-        if not all_finite(checkpoint):
+        if not all_finite({k: v for k, v in checkpoint.items() if k != "progress"}):  # a loss sum: the run's own check
             raise UserError(f"{damaged} holds non-finite weights; start a fresh run (--out {self.dir} --overwrite)")
         try:
             for key, module in self.state.items():
@@ -711,14 +736,24 @@ class Run:
                              **self.result})
             scalars = " ".join(f"{k} {v:.4g}" for k, v in self.result.items() if isinstance(v, (int, float)))
             print("  eval " + (scalars or "(no scalar metric for this data set during training)"), flush=True)
-        if step % self.args.ckpt_every == 0 or step == self.args.steps:  # None entries: nets a variant lacks
-            state = {k: m.state_dict() for k, m in self.state.items() if m is not None}
-            if not all_finite(state):
-                raise UserError(f"training diverged by step {step} (non-finite weights); {self.divergence_advice()}")
-            save_checkpoint(self.ckpt_path, {**state, "step": step, "rng": rng_state(*self.rng, device=self.device),
-                                             "wall_s": self.wall_before + time.time() - self.t0})
-            self.last_good = step
+        if step % self.args.ckpt_every == 0 or step == self.args.steps or self.stop_signal:
+            self.checkpoint(step)
+        if self.stop_signal:
+            self.stopped_at = step
+            print(f"{self.stop_signal}: stopped after step {step}", flush=True)
+            raise KeyboardInterrupt
         return evaluated
+
+    def checkpoint(self, step: int) -> None:
+        """ckpt.pt at the end of `step`: networks and optimisers, every random stream, the loss sums
+        since the last progress line and metrics row, the wall time; refused if a weight is not finite."""
+        state = {k: m.state_dict() for k, m in self.state.items() if m is not None}  # None: nets a variant lacks
+        if not all_finite(state):
+            raise UserError(f"training diverged by step {step} (non-finite weights); {self.divergence_advice()}")
+        save_checkpoint(self.ckpt_path, {**state, "step": step, "rng": rng_state(*self.rng, device=self.device),
+                                         "progress": self.progress.sums_state(),
+                                         "wall_s": self.wall_before + time.time() - self.t0})
+        self.last_good = step
 
     def divergence_advice(self) -> str:
         """What a diverged run can do: resume the last checkpoint (always finite), or start again,
@@ -739,6 +774,9 @@ class Run:
         """The last evaluation; writes samples.npy. A finished run that is resumed is evaluated
         afresh from its final checkpoint, and its last metrics row with it: this re-scores a run
         after a change to the evaluation, with the numbers a run from scratch would give."""
+        self.in_loop = False
+        if self.stop_signal:  # came after the last step: its checkpoint is the final one
+            raise KeyboardInterrupt
         if self.start_step >= self.args.steps:
             with self.progress.evaluating():
                 self.result, self.samples = evaluate()

@@ -285,9 +285,9 @@ def test_a_refused_overwrite_leaves_the_old_run_and_a_file_is_no_run_folder(tmp_
     run("pgan", out)
     before = snapshot(out)
     images = tmp_path / "odd.npy"
-    np.save(images, np.zeros((8, 28, 20), np.uint8))  # pgan refuses non-square images once its networks are built
+    np.save(images, np.zeros((40, 28, 20), np.uint8))  # pgan refuses non-square images once its networks are built
     code, err = cli(capsys, "pgan", *TINY["pgan"], "--dataset", str(images), "--out", str(out), "--overwrite")
-    assert code == 2 and err.count("\n") == 1 and snapshot(out) == before
+    assert code == 2 and err.count("\n") == 1 and "28x28" in err and snapshot(out) == before
     (tmp_path / "plain").write_text("a file of the user's")
     code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--out", str(tmp_path / "plain"))
     assert code == 2 and "is not a folder" in err and (tmp_path / "plain").read_text() == "a file of the user's"
@@ -341,23 +341,45 @@ def test_every_benchmark_number_flag_is_typed_with_its_bounds(name, capsys, monk
             assert exit_info.value.code == 2 and err.count("\n") == 1 and action.option_strings[0] in err, (value, err)
 
 
-def test_sigterm_ends_a_run_as_ctrl_c_does_and_names_its_last_checkpoint(tmp_path, capsys, monkeypatch):
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGINT"])
+def test_a_signal_checkpoints_the_step_it_came_in_and_the_resumed_run_equals_an_uninterrupted_one(tmp_path, capsys,
+                                                                                                  monkeypatch, signame):
+    """SIGTERM (what a scheduler sends before it preempts a job) and Ctrl-C: the run finishes the step
+    the signal came in, checkpoints it (between two checkpoints and two metrics rows, so the loss
+    sums go into the checkpoint too) and says how to go on; resumed, it writes what an
+    uninterrupted run writes. A second signal stops at once, at the last checkpoint."""
     import signal
     import mdgan
+    flags = [*TINY["mdgan"], "--steps", "8", "--eval-every", "3", "--ckpt-every", "2", "--device", DEVICE]
+    mdgan.main([*flags, "--out", str(tmp_path / "whole")])
     real_step, calls = mdgan.train_step, []
 
-    def terminated_at_step_5(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 5:
-            os.kill(os.getpid(), signal.SIGTERM)  # what a scheduler sends before it preempts the job
-        return real_step(*args, **kwargs)
-    monkeypatch.setattr(mdgan, "train_step", terminated_at_step_5)
-    before = signal.getsignal(signal.SIGTERM)
-    code, err = cli(capsys, "mdgan", *TINY["mdgan"], "--steps", "8", "--ckpt-every", "2", "--out", str(tmp_path / "run"))
-    assert code == 130 and "checkpoint (step 4)" in err and f"--resume {tmp_path / 'run'}" in err
-    assert signal.getsignal(signal.SIGTERM) == before  # the run's handler is gone with the run
-    final = mdgan.main(["--resume", str(tmp_path / "run"), "--steps", "8"])
-    assert final["step"] == 8
+    def signalled_in_step(at, times=1):
+        def step(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == at:
+                for _ in range(times):
+                    os.kill(os.getpid(), getattr(signal, signame))
+            return real_step(*args, **kwargs)
+        return step
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    monkeypatch.setattr(mdgan, "train_step", signalled_in_step(5))
+    code, err = cli(capsys, "mdgan", *flags, "--out", str(tmp_path / "run"))
+    assert code == 130 and err.count("\n") == 1 and "checkpoint (step 5) was saved" in err
+    assert f"--resume {tmp_path / 'run'}" in err
+    assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before  # gone with the run
+    monkeypatch.setattr(mdgan, "train_step", real_step)
+    final = mdgan.main(["--resume", str(tmp_path / "run")])
+    whole = json.loads((tmp_path / "whole" / "final_metrics.json").read_text())
+    assert {k: v for k, v in final.items() if not k.endswith("_s")} == {k: v for k, v in whole.items() if not k.endswith("_s")}
+    strip = lambda rows: [{k: v for k, v in r.items() if k not in ("time", "eval_s")} for r in rows]
+    assert strip(common.MetricsLog.read(tmp_path / "run" / "metrics.jsonl")) == \
+        strip(common.MetricsLog.read(tmp_path / "whole" / "metrics.jsonl"))
+    np.testing.assert_array_equal(np.load(tmp_path / "run" / "samples.npy"), np.load(tmp_path / "whole" / "samples.npy"))
+    calls.clear()
+    monkeypatch.setattr(mdgan, "train_step", signalled_in_step(5, times=2))
+    code, err = cli(capsys, "mdgan", *flags, "--out", str(tmp_path / "twice"))
+    assert code == 130 and "checkpoint (step 4) is intact" in err
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
@@ -464,3 +486,4 @@ def test_the_floor_cache_lives_in_the_data_dir_not_beside_the_run(tmp_path):
     run("mdgan", tmp_path / "mine" / "run", "--data-dir", str(tmp_path / "data"), steps=2)
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["run"]
     assert isinstance(json.loads((tmp_path / "data" / "emd_floors.json").read_text()), dict)
+
