@@ -558,6 +558,9 @@ class Run:
                  "--ckpt-every": (args.ckpt_every is None or args.ckpt_every >= 1, ">= 1"),
                  **{f"--{k.replace('_', '-')}": (v > 0, "> 0") for k, v in vars(args).items()
                     if (k == "lr" or k.startswith("lr_")) and v is not None}})  # every learning rate
+        if ds.size is not None and ds.size < args.batch:  # a minibatch would repeat samples of a tiny set
+            raise UserError(f"--batch {args.batch} is more than the {ds.size} samples of {args.dataset}; give --batch "
+                            f"{ds.size} or less, or more data")
         args.eval_every = max(1, args.steps // args.evaluations) if args.eval_every is None else args.eval_every
         args.ckpt_every = max(1, args.steps // 10) if args.ckpt_every is None else args.ckpt_every
         self.device = get_device(args.device)

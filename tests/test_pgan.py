@@ -224,7 +224,7 @@ def test_bad_input_is_one_line_error(tmp_path):
            "--out", str(tmp_path / "x")]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--loss pgan" in result.stderr
-    np.save(tmp_path / "odd.npy", np.zeros((10, 1, 20, 20), np.uint8) + np.arange(10)[:, None, None, None])
+    np.save(tmp_path / "odd.npy", np.zeros((40, 1, 20, 20), np.uint8) + np.arange(40, dtype=np.uint8)[:, None, None, None])
     with pytest.raises(common.UserError, match="28x28 and 32x32"):
         run(tmp_path, "--dataset", str(tmp_path / "odd.npy"))
 

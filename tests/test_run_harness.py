@@ -487,3 +487,10 @@ def test_the_floor_cache_lives_in_the_data_dir_not_beside_the_run(tmp_path):
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["run"]
     assert isinstance(json.loads((tmp_path / "data" / "emd_floors.json").read_text()), dict)
 
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_a_data_file_smaller_than_one_batch_is_one_line_and_writes_nothing(tmp_path, capsys, script):
+    np.save(tmp_path / "few.npy", np.random.default_rng(0).normal(size=(3, 2)).astype(np.float32))
+    code, err = cli(capsys, script, *TINY[script], "--dataset", str(tmp_path / "few.npy"), "--out", str(tmp_path / "run"))
+    assert code == 2 and err.count("\n") == 1 and "--batch 32 is more than the 3 samples" in err
+    assert not (tmp_path / "run").exists()
