@@ -5,8 +5,8 @@
     python benchmarks/mdgan.py --datasets mnist --seeds 3 --steps 5000 -- --data-dir ../shared/data/mnist-5k
 
 Every variant shares the networks, optimiser, batch and step budget (mdgan.py's presets). Runs go
-to benchmarks/runs/mdgan-<data>-<variant>-<steps>[-<tag>]-s<seed>; finished ones are not redone and
-interrupted ones resume, `--jobs` at a time. Results: benchmarks/results/<name>.md and .json
+to benchmarks/runs/mdgan-<data>-<variant>-<steps>[-<tag>][-x<hash of the flags after -->]-s<seed>;
+finished ones are reused only for the same settings, interrupted ones resume, `--jobs` at a time. Results: benchmarks/results/<name>.md and .json
 (per-seed numbers). Flags after `--` go to every run of mdgan.py.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "mdgan.py")
 VARIANTS = ["gan", "reg", "md"]
@@ -61,7 +61,7 @@ def main(argv=None) -> None:
     args.name = args.name or ("mdgan_mnist" if args.datasets == ["mnist"] else "mdgan_table")
     tag = f"-{args.tag}" if args.tag else ""
     cells = [(d, v) for d in args.datasets for v in args.variants]
-    runs = {cell: [os.path.join(args.runs, f"mdgan-{cell[0]}-{cell[1]}-{args.steps}{tag}-s{s}") for s in range(args.seeds)]
+    runs = {cell: [os.path.join(args.runs, f"mdgan-{cell[0]}-{cell[1]}-{args.steps}{tag}{settings_suffix(extra)}-s{s}") for s in range(args.seeds)]
             for cell in cells}
     flags = ["--steps", str(args.steps), *extra]
     run_all([(SCRIPT, d, ["--dataset", data, "--variant", variant, "--seed", str(seed), *flags])

@@ -8,8 +8,9 @@
     python benchmarks/pgan.py readings --readings default slope-0.4 -- --data-dir ../shared/data/mnist-5k  # per seed
 
 Every pair of arms shares networks, optimiser, batch, steps and seed; only the discriminator's score
-differs (GMM likelihood or LSGAN's linear unit). Runs go to benchmarks/runs/pgan-<experiment>-...;
-finished ones are not redone and interrupted ones resume, `--jobs` at a time. Results:
+differs (GMM likelihood or LSGAN's linear unit). Runs go to benchmarks/runs/pgan-<experiment>-...
+(flags after `--` add a hash of them); finished ones are reused only for the same settings,
+interrupted ones resume, `--jobs` at a time. Results:
 benchmarks/results/pgan_<experiment>.md, .json and, for the figures, .png. Flags after `--` go to
 every run of pgan.py.
 """
@@ -21,7 +22,7 @@ import sys
 
 import numpy as np
 
-from runner import ROOT, common, plots, load, mean_std, run_all, write_outputs
+from runner import ROOT, common, plots, load, mean_std, run_all, settings_suffix, write_outputs
 
 SCRIPT = os.path.join(ROOT, "pgan.py")
 LOSSES = ["pgan", "lsgan"]
@@ -122,7 +123,7 @@ def main(argv=None) -> None:
         flags = arm_flags[arm]
         return args.steps * 64 // int(flags[flags.index("--batch") + 1]) if "--batch" in flags else args.steps
 
-    runs = {a: [os.path.join(args.runs, f"pgan-{exp}-{a[0]}-{a[1]}{'-' + a[2] if a[2] else ''}-{steps_of(a[2])}{tag}-s{s}")
+    runs = {a: [os.path.join(args.runs, f"pgan-{exp}-{a[0]}-{a[1]}{'-' + a[2] if a[2] else ''}-{steps_of(a[2])}{tag}{settings_suffix(extra)}-s{s}")
                 for s in range(args.first_seed, args.first_seed + args.seeds)] for a in arms}
     run_all([(SCRIPT, d, ["--dataset", data, "--loss", loss, "--seed", str(seed), "--steps", str(steps_of(arm)),
                           *arm_flags[arm], *extra])

@@ -192,3 +192,26 @@ def test_a_finished_run_whose_exit_status_the_fork_server_lost_counts_as_done(tm
         runner.run_all([(str(script), finished, ["finish"]), (str(script), crashed, [])], 2)
     assert os.path.isfile(os.path.join(finished, "final_metrics.json"))
     assert not os.path.isfile(os.path.join(crashed, "final_metrics.json"))
+
+
+class Planned(Exception):
+    pass
+
+
+@pytest.mark.parametrize("name, argv", [("masked_weighted", ["table"]), ("masked_weighted", ["images"]), ("pgan", ["table"]),
+                                        ("pgan", ["readings"]), ("mdgan", []), ("langevin", []), ("veegan", []),
+                                        ("mode_collapse", [])])
+def test_every_benchmark_keys_its_runs_by_the_flags_passed_through(tmp_path, capsys, monkeypatch, name, argv):
+    """A finished run is reused only for the same settings: the same command with a flag after `--`
+    plans other run folders (caught as the benchmark hands its first runs to run_all)."""
+    from conftest import benchmark_module
+    module, planned = benchmark_module(name), []
+
+    def plan_only(jobs, *args, **kwargs):
+        planned.append({os.path.basename(job[1]) for job in jobs})
+        raise Planned
+    monkeypatch.setattr(module, "run_all", plan_only)
+    for extra in ([], ["--", "--ckpt-every", "7"]):
+        with pytest.raises(Planned):
+            module.main([*argv, "--seeds", "1", "--runs", str(tmp_path / "runs"), "--results", str(tmp_path / "res"), *extra])
+    assert planned[0] and not planned[0] & planned[1], planned
