@@ -494,3 +494,18 @@ def test_a_data_file_smaller_than_one_batch_is_one_line_and_writes_nothing(tmp_p
     code, err = cli(capsys, script, *TINY[script], "--dataset", str(tmp_path / "few.npy"), "--out", str(tmp_path / "run"))
     assert code == 2 and err.count("\n") == 1 and "--batch 32 is more than the 3 samples" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_two_runs_started_in_the_same_second_get_two_default_folders(tmp_path, monkeypatch):
+    """The default --out names the process, so two runs of one script, seed and data set started in
+    the same second (two terminals, a job array) never share a folder."""
+    import datetime
+    import types
+    monkeypatch.chdir(tmp_path)
+    second = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    monkeypatch.setattr(common, "datetime", types.SimpleNamespace(datetime=types.SimpleNamespace(now=lambda: second)))
+    for pid in (1111, 2222):
+        monkeypatch.setattr(common.os, "getpid", lambda: pid)
+        importlib.import_module("mdgan").main([*TINY["mdgan"], "--steps", "2"])
+    folders = sorted(os.listdir(tmp_path / "runs"))
+    assert len(folders) == 2 and all((tmp_path / "runs" / f / "final_metrics.json").exists() for f in folders)
