@@ -6,8 +6,9 @@
 
 Every variant shares the networks, optimiser, batch and step budget (mdgan.py's presets). Runs go
 to benchmarks/runs/mdgan-<data>-<variant>-<steps>[-<tag>][-x<hash of the flags after -->]-s<seed>;
-finished ones are reused only for the same settings, interrupted ones resume, `--jobs` at a time. Results: benchmarks/results/<name>.md and .json
-(per-seed numbers). Flags after `--` go to every run of mdgan.py.
+finished ones are reused only for the same settings, interrupted ones resume, `--jobs` at a time.
+Results: benchmarks/results/<name>.md and .json (per-seed numbers). Flags after `--` go to every
+run of mdgan.py.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 
 import runner
-from conftest import ROOT, bench
+from conftest import ROOT, bench, benchmark_module
 
 TINY = ["--", "--batch", "32", "--presample", "64", "--eval-n", "64"]
 
@@ -204,7 +204,6 @@ class Planned(Exception):
 def test_every_benchmark_keys_its_runs_by_the_flags_passed_through(tmp_path, capsys, monkeypatch, name, argv):
     """A finished run is reused only for the same settings: the same command with a flag after `--`
     plans other run folders (caught as the benchmark hands its first runs to run_all)."""
-    from conftest import benchmark_module
     module, planned = benchmark_module(name), []
 
     def plan_only(jobs, *args, **kwargs):
