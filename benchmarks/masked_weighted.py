@@ -172,7 +172,8 @@ def images(args, extra: list[str]) -> None:
     """Figs. 5-7: an image set with the original GAN's MLP (`--arch gan-mlp`, the script's preset:
     SGD lr 0.01, momentum 0.5 rising to 0.7, batch 100) or DCGAN; per arm the classes G's 2,000
     samples fall into (the script's classifier, trained on the same data set) and the share of the
-    commonest class, the paper's "only captures the digit 1". The constant-prior runs are sampled
+    commonest class, the paper's "only captures the digit 1"; the picture has seed 0's samples (Fig. 5)
+    and each arm's class histogram pooled over its seeds (Fig. 6). The constant-prior runs are sampled
     through the mask as soon as they finish, while their checkpoints are still there: every finished
     run is kept in --records, so the table is built over several sittings."""
     base = ["--dataset", args.dataset, "--arch", args.arch, "--steps", str(args.steps),
@@ -200,10 +201,12 @@ def images(args, extra: list[str]) -> None:
         rows.append(f"| {arm} | {mean_std(summary[arm]['classes_hit'], 1)} | {mean_std(summary[arm]['class_kl'], 3)} | "
                     f"{mean_std(summary[arm]['top_share'], 3)} | {' '.join(map(str, summary[arm]['top_class']))} | "
                     f"{' '.join(map(str, summary[arm]['classes_hit']))} | {' '.join(f'{s:.2f}' for s in shares.mean(0))} |")
-        for picture in ("samples.png", "class_hist.png"):
-            if os.path.isfile(os.path.join(runs[arm][0], picture)):
-                pictures.append(os.path.join(runs[arm][0], picture))
-                captions.append(f"{arm}, seed 0" if picture == "samples.png" else "")
+        # Fig. 5's samples need seed 0's folder; Fig. 6's histogram, pooled over the seeds, needs only the records
+        if os.path.isfile(os.path.join(runs[arm][0], "samples.png")):
+            pictures.append(os.path.join(runs[arm][0], "samples.png"))
+            captions.append(f"{arm}, seed 0")
+        pictures.append(plots.histogram_picture(shares.mean(0), f"{arm}: classes, {args.seeds} seeds pooled"))
+        captions.append("")
     name = os.path.join(args.results, f"masked_weighted_{args.dataset}_{args.arch}_{args.steps}"
                         f"{'-' + args.tag if args.tag else ''}")
     header = (f"{args.dataset}, {args.arch}, {args.steps} steps, {args.seeds} seeds; 2,000 samples per run, classified "
@@ -211,9 +214,8 @@ def images(args, extra: list[str]) -> None:
               "| prior | classes hit /10 | KL to uniform | share of the commonest class | commonest class per seed | "
               "classes hit per seed | mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- | --- |")
     write_outputs(name, header, rows, summary, args)
-    if pictures:
-        plots.write_png(name + ".png", plots.tile(pictures, 4, captions))
-        print(f"wrote {name}.png")
+    plots.write_png(name + ".png", plots.tile(pictures, 4, captions))
+    print(f"wrote {name}.png")
 
 
 def main(argv=None) -> None:

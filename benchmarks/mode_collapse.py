@@ -48,6 +48,7 @@ import glob
 import hashlib
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -100,7 +101,7 @@ def parse(argv):
     p.add_argument("--runs", default=os.path.join(ROOT, "benchmarks", "runs", "mode_collapse"), help="run folders")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)
-    args.extra, args.command = extra, " ".join(["python benchmarks/mode_collapse.py", *given])
+    args.extra, args.command = extra, shlex.join(["python", "benchmarks/mode_collapse.py", *given])
     if args.quick:
         args.seeds, args.steps, args.hd_steps = 2, 500, 200
     stem = f"_{os.path.splitext(os.path.basename(args.data))[0]}" if args.data else ""
@@ -145,7 +146,7 @@ def plan(args) -> list[dict]:
                         "--ckpt-every", str(max(1, steps // 5)), "--eval-n", str(args.eval_n), "--emd-n", str(args.emd_n), *flags, *args.extra]
                 argv += ["--centers", args.centers] if args.centers else []
                 runs.append(dict(data=data, method=method, seed=seed, steps=steps, run_dir=run_dir,
-                                 command=" ".join(["python", script, *argv]), script=os.path.join(ROOT, script), argv=argv))
+                                 command=shlex.join(["python", script, *argv]), script=os.path.join(ROOT, script), argv=argv))
     return runs
 
 

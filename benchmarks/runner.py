@@ -10,6 +10,7 @@ import json
 import multiprocessing
 import os
 import runpy
+import shlex
 import subprocess
 import sys
 import threading
@@ -187,7 +188,7 @@ def mean_std(values, digits: int = 4) -> str:
 def write_outputs(name: str, header: str, rows: list[str], summary: dict, args) -> None:
     """name.json (command, arguments, per-seed results) and name.md (the command, then the table)."""
     os.makedirs(os.path.dirname(name), exist_ok=True)
-    command = " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    command = shlex.join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])  # quoted: "--arms 'masked at generation'"
     common.write_json(name + ".json", {"command": f"python {command}", "args": vars(args), "results": summary})
     with open(name + ".md", "w") as f:
         f.write(f"`python {command}`\n\n{header}\n" + "\n".join(rows) + "\n")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -258,7 +259,7 @@ def parse(argv):
     p.add_argument("--label", default="", help="added to the output's name, e.g. before")
     p.add_argument("--results", default=os.path.join(ROOT, "benchmarks", "results"), help="where outputs go")
     args = p.parse_args(argv)
-    args.command = " ".join(["python benchmarks/speed.py", *argv])
+    args.command = shlex.join(["python", "benchmarks/speed.py", *argv])
     return args
 
 

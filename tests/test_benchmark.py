@@ -1,9 +1,11 @@
 import json
 import os
+import shlex
 import shutil
 
 import pytest
 
+import plots
 import runner
 from conftest import ROOT, bench, benchmark_module
 
@@ -37,7 +39,8 @@ def test_table_runs_every_arm_and_resumes(tmp_path, capsys):
 
 def test_image_table_has_class_shares_per_arm_and_is_rebuilt_from_records(tmp_path, capsys, shared_mnist_dir):
     argv = ["images", "--seeds", "1", "--steps", "3", "--data-dir", str(shared_mnist_dir), "--runs", str(tmp_path / "runs"),
-            "--results", str(tmp_path / "res"), "--records", str(tmp_path / "rec"), *TINY, "--z-dim", "8"]
+            "--results", str(tmp_path / "res"), "--records", str(tmp_path / "rec"),
+            "--arms", "constant", "masked", "weighted", "masked at generation", *TINY, "--z-dim", "8"]
     code, out, err = bench(capsys, "masked_weighted", *argv)
     assert code == 0, out + err
     results = json.loads((tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.json").read_text())["results"]
@@ -49,9 +52,16 @@ def test_image_table_has_class_shares_per_arm_and_is_rebuilt_from_records(tmp_pa
     (masked_gen,) = (tmp_path / "runs").glob("*-masked_at_generation-s0")
     assert json.loads((masked_gen / "final_metrics.json").read_text())["sample_prior"] == "masked"
     table = (tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.md").read_text()
+    # the stored command runs as printed: the arm of three words stays one argument
+    assert shlex.split(table.splitlines()[0].strip("`")) == ["python", "benchmarks/masked_weighted.py", *argv]
+    picture = tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.png"
+    with_samples = plots.read_png(str(picture)).shape
     shutil.rmtree(tmp_path / "runs")  # a later sitting: the table comes back from the records alone
+    picture.unlink()
     code, out, _ = bench(capsys, "masked_weighted", *argv)
     assert code == 0 and (tmp_path / "res" / "masked_weighted_mnist_gan-mlp_3.md").read_text() == table
+    # the class histograms come from the records; the sample grids went with the folders
+    assert plots.read_png(str(picture)).shape[0] < with_samples[0]
     for record in (tmp_path / "rec").glob("*-masked_at_generation-s0.json"):
         record.unlink()  # its constant run's checkpoint went with the folders
     code, _, err = bench(capsys, "masked_weighted", *argv)
