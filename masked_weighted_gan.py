@@ -41,6 +41,12 @@ Choices where the paper is silent (each changes nothing else):
 * Data are mapped into tanh's range by an affine map that is printed and stored in args.json;
   samples and metrics are written back in the data's own units.
 * The toy run length is given in generator steps; the paper's "50 epochs" has no epoch size.
+* MNIST MLP (`--arch gan-mlp`): the paper takes "the parameters in [Goodfellow et al.]" with lr
+  0.01. Their code (goodfeli/adversarial, mnist.yaml) also draws weights uniform in +-0.05 (G) and
+  +-0.005 (D), gives G a sigmoid output with biases from the pixel marginals, and divides the lr
+  by 1.000004 each step. Ours: PyTorch's default initialisation, a tanh output on data mapped to
+  [-1, 1] (the same family up to an affine map), no decay (5 % over 12,000 steps);
+  `--goodfellow-code` adds their initialisation and decay.
 
 Run (defaults: ring, WGAN-GP, weighted prior):
     python masked_weighted_gan.py
@@ -100,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--lr-d", type=common.number(float, above=0), default=None, help="D learning rate")
     g.add_argument("--optimizer", default=None, choices=["adam", "rmsprop", "sgd"], help="optimiser of both nets")
     g.add_argument("--z-dim", type=common.number(int, at_least=1), default=None, help="latent dimension k")
+    g.add_argument("--goodfellow-code", action="store_true", help="gan-mlp: also the original code's initialisation "
+                   "and lr decay (see the docstring)")
     g.add_argument("--eval-n", type=common.number(int, at_least=2), default=2000, help="samples per evaluation")
     p.resumable.add("sample_prior")  # a finished run sampled through another prior
     common.preset_help(p, {**PRESETS, **{f"mlp+{loss}": preset for loss, preset in TOY_LOSS.items()}})
@@ -120,6 +128,8 @@ def build_networks(ds: datasets.Dataset, args, device) -> tuple[dict, dict]:
         G = nn.Sequential(common.mlp([args.z_dim, 1200, 1200, c * h * w], nn.ReLU, nn.Tanh), nn.Unflatten(1, (c, h, w)))
         D = nn.Sequential(nn.Flatten(), nn.Dropout(0.2), Maxout(c * h * w, 240, 5), nn.Dropout(0.5),
                           Maxout(240, 240, 5), nn.Dropout(0.5), nn.Linear(240, 1))
+        if args.goodfellow_code:
+            goodfellow_init(G, D, (ds.array.float().mean(0) - torch.as_tensor(args.affine_center)) / args.affine_scale)
     else:
         size = common.dcgan_size(ds.shape)
         G, D = common.dcgan_generator(args.z_dim, ds.shape[0], size), common.dcgan_discriminator(ds.shape[0], size)
@@ -139,6 +149,21 @@ class Maxout(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x).view(-1, self.d_out, self.pieces).amax(-1)
+
+
+def goodfellow_init(G: nn.Module, D: nn.Module, mean_image: torch.Tensor) -> None:
+    """goodfeli/adversarial's mnist.yaml: weights uniform in +-0.05 (G) and +-0.005 (D), biases 0, and
+    G's sigmoid output biased to the logit of each pixel's mean. tanh(a) = 2 sigmoid(2a) - 1, so our
+    tanh layer is that sigmoid layer halved: weights in +-0.025, bias atanh(mean in [-1, 1])."""
+    for net, irange in ((G, 0.05), (D, 0.005)):
+        for layer in net.modules():
+            if isinstance(layer, nn.Linear):
+                nn.init.uniform_(layer.weight, -irange, irange)
+                nn.init.zeros_(layer.bias)
+    output = [layer for layer in G.modules() if isinstance(layer, nn.Linear)][-1]
+    with torch.no_grad():
+        output.weight.mul_(0.5)
+        output.bias.copy_(torch.atanh(mean_image.flatten().clamp(-1 + 2e-7, 1 - 2e-7)))  # pylearn2 clips p to 1e-7
 
 
 def make_optimizer(params, args, lr):
@@ -242,6 +267,9 @@ def train_step(nets: dict, opts: dict, batch: list, args, rng: dict, step: int) 
     if args.optimizer == "sgd":
         for opt in opts.values():
             opt.param_groups[0]["momentum"] = sgd_momentum(step, args.steps)
+    if args.goodfellow_code:  # pylearn2's ExponentialDecay: lr / 1.000004 per step, at least 1e-6
+        for opt, lr in ((opts["g"], args.lr), (opts["d"], args.lr_d)):
+            opt.param_groups[0]["lr"] = max(lr / 1.000004 ** step, 1e-6)
     for real in batch:
         with torch.no_grad():
             fake = G(prior_batch(args.prior, G, D, args.batch, args, rng["z"]))
@@ -315,6 +343,8 @@ def apply_presets(args, ds) -> None:
     args.arch = args.arch or ("mlp" if ds.kind == "points" else "gan-mlp")
     if ds.kind == "points" and args.arch != "mlp":
         raise common.UserError(f"--arch {args.arch} is for images; {args.dataset} holds points, use --arch mlp")
+    if args.goodfellow_code and args.arch != "gan-mlp":
+        raise common.UserError(f"--goodfellow-code sets up the original GAN's MLP; drop it or use --arch gan-mlp")
     common.apply_presets(args, PRESETS[args.arch])
     common.apply_presets(args, TOY_LOSS[args.loss] if args.arch == "mlp" else {})
     common.require({"--rate": (0 < args.rate <= 1, "in (0, 1]"), "--presample": (args.presample >= 1, ">= 1"),

@@ -146,6 +146,29 @@ def test_mnist_path_writes_grid_and_class_histogram(tmp_path, shared_mnist_dir):
         assert os.path.isfile(os.path.join(out, name))
 
 
+def test_goodfellow_code_sets_the_original_ranges_output_bias_and_lr_decay(tmp_path, shared_mnist_dir):
+    ds = data.load_dataset("mnist", str(shared_mnist_dir))
+    args = argparse.Namespace(arch="gan-mlp", z_dim=8, goodfellow_code=True, affine_center=127.5, affine_scale=127.5,
+                              optimizer="sgd", loss="gan", lr=0.01, lr_d=0.02)
+    nets, opts = mw.build_networks(ds, args, "cpu")
+    G, D = nets["G"], nets["D"]
+    g_layers = [m for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    for layer, bound in [*((m, 0.05) for m in g_layers[:-1]), (g_layers[-1], 0.025),
+                         *((m, 0.005) for m in D.modules() if isinstance(m, torch.nn.Linear))]:
+        assert 0.9 * bound < layer.weight.abs().max() <= bound
+    # with G's weights off, its output is the mean image: sigmoid(logit(p)) in the original's units
+    for layer in g_layers:
+        torch.nn.init.zeros_(layer.weight)
+    mean = ds.array.float().mean(0) / 127.5 - 1
+    inside = mean.abs() < 0.99  # pixels at the clip (always black) map to atanh(1 - 2e-7)
+    assert torch.allclose(G(torch.zeros(1, 8))[0][inside], mean[inside], atol=1e-5)
+    batch = [ds.sample(4, torch.Generator().manual_seed(0)) / 127.5 - 1]
+    mw.train_step(nets, opts, batch, argparse.Namespace(**vars(args), prior="constant", batch=4, n_critic=1, steps=10,
+                                                         presample=8), {"z": torch.Generator().manual_seed(0)}, 1000)
+    assert opts["g"].param_groups[0]["lr"] == pytest.approx(0.01 / 1.000004 ** 1000)
+    assert opts["d"].param_groups[0]["lr"] == pytest.approx(0.02 / 1.000004 ** 1000)
+
+
 def cli(capsys, *args):
     """The command line as `python masked_weighted_gan.py` runs it, in this process: (exit status,
     stderr). The offline-MNIST test below runs the real process."""
@@ -195,3 +218,5 @@ def test_bad_flag_values(tmp_path, capsys):
     assert code == 2 and "--rate" in err
     code, err = cli(capsys, "--arch", "dcgan", "--out", str(tmp_path / "o"))
     assert code == 2 and "for images" in err
+    code, err = cli(capsys, "--goodfellow-code", "--out", str(tmp_path / "o"))
+    assert code == 2 and "--arch gan-mlp" in err and not (tmp_path / "o").exists()
