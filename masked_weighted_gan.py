@@ -57,6 +57,7 @@ Run (defaults: ring, WGAN-GP, weighted prior):
     python benchmarks/masked_weighted.py table --loss gan --steps 4000    # the same, standard GAN loss
     python benchmarks/masked_weighted.py rates --loss wgan --steps 1000   # Fig. 4a, r = 0.1 ... 1.0
     python benchmarks/masked_weighted.py rates --loss gan --steps 1000    # Fig. 4b
+    python benchmarks/masked_weighted.py images --steps 12000 --data-dir ../shared/data/mnist-5k  # Figs. 5, 6, 3 seeds
 Report: docs/masked_weighted_gan.md (the verdict per setting, every table and the command behind it).
 """
 from __future__ import annotations

@@ -205,11 +205,12 @@ def images(args, extra: list[str]) -> None:
         if os.path.isfile(os.path.join(runs[arm][0], "samples.png")):
             pictures.append(os.path.join(runs[arm][0], "samples.png"))
             captions.append(f"{arm}, seed 0")
-        pictures.append(plots.histogram_picture(shares.mean(0), f"{arm}: classes, {args.seeds} seeds pooled"))
+        pooled = f"{args.seeds} seeds pooled" if args.seeds > 1 else "seed 0"
+        pictures.append(plots.histogram_picture(shares.mean(0), f"{arm}: classes, {pooled}"))
         captions.append("")
     name = os.path.join(args.results, f"masked_weighted_{args.dataset}_{args.arch}_{args.steps}"
                         f"{'-' + args.tag if args.tag else ''}")
-    header = (f"{args.dataset}, {args.arch}, {args.steps} steps, {args.seeds} seeds; 2,000 samples per run, classified "
+    header = (f"{args.dataset}, {args.arch}, {args.steps} steps, {args.seeds} seed{'s' * (args.seeds > 1)}; 2,000 samples per run, classified "
               f"by a classifier of test accuracy {summary[arms[0]]['classifier_accuracy']:.3f}.\n\n"
               "| prior | classes hit /10 | KL to uniform | share of the commonest class | commonest class per seed | "
               "classes hit per seed | mean share of each class 0-9 |\n| --- | --- | --- | --- | --- | --- | --- |")
