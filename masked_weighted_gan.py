@@ -345,7 +345,7 @@ def apply_presets(args, ds) -> None:
     if ds.kind == "points" and args.arch != "mlp":
         raise common.UserError(f"--arch {args.arch} is for images; {args.dataset} holds points, use --arch mlp")
     if args.goodfellow_code and args.arch != "gan-mlp":
-        raise common.UserError(f"--goodfellow-code sets up the original GAN's MLP; drop it or use --arch gan-mlp")
+        raise common.UserError("--goodfellow-code sets up the original GAN's MLP; drop it or use --arch gan-mlp")
     common.apply_presets(args, PRESETS[args.arch])
     common.apply_presets(args, TOY_LOSS[args.loss] if args.arch == "mlp" else {})
     common.require({"--rate": (0 < args.rate <= 1, "in (0, 1]"), "--presample": (args.presample >= 1, ">= 1"),
