@@ -119,8 +119,11 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
         print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
         return code
 
-    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
-        failed = sum(code != 0 for code in pool.map(one, todo))
+    try:
+        with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+            failed = sum(code != 0 for code in pool.map(one, todo))
+    except KeyboardInterrupt:  # Ctrl-C reaches the runs too: each checkpoints the step it is in
+        raise common.Interrupted("the runs stopped at their last checkpoints; re-run this command to resume them") from None
     if failed:
         raise common.UserError(f"{failed} runs failed; see stdout.log in their folders, then re-run this command")
 

@@ -204,6 +204,28 @@ def test_a_finished_run_whose_exit_status_the_fork_server_lost_counts_as_done(tm
     assert not os.path.isfile(os.path.join(crashed, "final_metrics.json"))
 
 
+def test_an_interrupted_benchmark_says_its_runs_resume(tmp_path, monkeypatch, capsys):
+    class Interrupting:  # a pool that Ctrl-C reaches while it waits on the runs
+        def __init__(self, workers):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def map(self, fn, jobs):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "_starter", lambda: None)
+    monkeypatch.setattr(runner.concurrent.futures, "ThreadPoolExecutor", Interrupting)
+    with pytest.raises(SystemExit) as stop:
+        runner.common.run_main(lambda argv: runner.run_all([("script.py", str(tmp_path / "run"), [])], 1))
+    assert stop.value.code == 130
+    assert "re-run this command to resume" in capsys.readouterr().err
+
+
 class Planned(Exception):
     pass
 
