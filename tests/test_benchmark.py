@@ -68,6 +68,16 @@ def test_image_table_has_class_shares_per_arm_and_is_rebuilt_from_records(tmp_pa
     assert code == 2 and "delete its record" in err and len(err.strip().splitlines()) == 1
 
 
+def test_an_image_table_of_some_arms_is_rebuilt_from_records_too(tmp_path, capsys, shared_mnist_dir):
+    argv = ["images", "--seeds", "1", "--steps", "2", "--data-dir", str(shared_mnist_dir), "--runs", str(tmp_path / "runs"),
+            "--results", str(tmp_path / "res"), "--records", str(tmp_path / "rec"), "--arms", "constant", *TINY, "--z-dim", "8"]
+    code, out, err = bench(capsys, "masked_weighted", *argv)
+    assert code == 0, out + err
+    shutil.rmtree(tmp_path / "runs")
+    code, out, err = bench(capsys, "masked_weighted", *argv)  # the masked-at-generation copy, not shown, is recorded too
+    assert code == 0, out + err
+
+
 def test_veegan_table_runs_every_method_and_resumes(tmp_path, capsys):
     argv = ["--datasets", "ring", "--seeds", "1", "--steps", "4", "--runs", str(tmp_path / "runs"),
             "--results", str(tmp_path / "res"), "--records", str(tmp_path / "records"),
