@@ -103,8 +103,10 @@ def namespace(results: Results, results_folder: str) -> dict:
 
     def interval(a, b, statistic):
         a, b = np.asarray(a, float), np.asarray(b, float)
-        if len(a) != len(b) or len(a) < 2:
-            raise ValueError(f"paired comparison needs equal seed counts >= 2, got {len(a)} and {len(b)}")
+        # over 2 seeds the percentile interval is the range of the two differences, which excludes 0
+        # half the time when nothing differs: no interval, so no verdict
+        if len(a) != len(b) or len(a) < 3:
+            raise ValueError(f"paired comparison needs equal seed counts >= 3, got {len(a)} and {len(b)}")
         point = float(statistic(a, b, axis=-1))
         if np.allclose(a - b, (a - b)[0]) and statistic is diff_of_means:
             return point, point, point  # every seed differs by the same amount: the bootstrap is degenerate

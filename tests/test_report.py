@@ -71,6 +71,10 @@ def test_a_verdict_word_only_where_the_interval_excludes_no_difference():
     assert render('{{ shown([3, 3, 3], [3, 3, 3]) }}') == "no difference shown at 3 seeds"
     # a constant difference is certain: no bootstrap needed, the interval is that difference
     assert "[95 % CI 1.0, 1.0]" in render('{{ vs([2, 3, 4], [1, 2, 3], d=1) }}')
+    # two seeds that agree in sign would always 'exclude' 0 (half the time by chance): no verdict
+    errors = []
+    report.render('{{ shown([0.2, 0.3], [0.5, 0.4], True) }}', report.namespace(report.Results(RESULTS), RESULTS), "test", errors)
+    assert errors and "seed counts >= 3" in errors[0]
 
 
 def test_ratio_and_interval_of_paired_seeds():
