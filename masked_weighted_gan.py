@@ -47,6 +47,9 @@ Choices where the paper is silent (each changes nothing else):
   by 1.000004 each step. Ours: PyTorch's default initialisation, a tanh output on data mapped to
   [-1, 1] (the same family up to an affine map), no decay (5 % over 12,000 steps);
   `--goodfellow-code` adds their initialisation and decay.
+* MNIST DCGAN (`--arch dcgan`): the paper used carpedm20/DCGAN-tensorflow, whose MNIST model is
+  conditioned on the label (y_dim = 10), which would fix the class shares that Fig. 7 compares.
+  Ours is unconditional: Radford et al.'s G and D with 5x5 kernels, Adam 2e-4 (beta1 0.5), batch 64.
 
 Run (defaults: ring, WGAN-GP, weighted prior):
     python masked_weighted_gan.py
@@ -58,6 +61,8 @@ Run (defaults: ring, WGAN-GP, weighted prior):
     python benchmarks/masked_weighted.py rates --loss wgan --steps 1000   # Fig. 4a, r = 0.1 ... 1.0
     python benchmarks/masked_weighted.py rates --loss gan --steps 1000    # Fig. 4b
     python benchmarks/masked_weighted.py images --steps 12000 --data-dir ../shared/data/mnist-5k  # Figs. 5, 6, 3 seeds
+    python benchmarks/masked_weighted.py images --arch dcgan --steps 500 --seeds 2 --data-dir ../shared/data/mnist-5k  # Fig. 7
+    python benchmarks/masked_weighted.py images --dataset fashion-mnist --steps 12000 --seeds 1 --data-dir /usr/share/datasets/fashion-mnist
 Report: docs/masked_weighted_gan.md (the verdict per setting, every table and the command behind it).
 """
 from __future__ import annotations
