@@ -56,9 +56,6 @@ def resample(trained: list[str], copies: list[str], sample_prior: str, jobs: int
         for name in files:
             shutil.copyfile(os.path.join(run_dir, name), os.path.join(copy, name))
     run_all([(SCRIPT, d, ["--sample-prior", sample_prior]) for d in copies], jobs, records)
-    if records:  # recorded even where no table shows them: the checkpoints they need go with the folders
-        for copy in copies:
-            load(copy, records)
 
 
 def table(args, extra: list[str]) -> None:

@@ -115,8 +115,11 @@ def run_all(jobs: list[tuple[str, str, list[str]]], workers: int, records: str |
                                       env=env).returncode
         if code != 0 and keep_diverged and mark_diverged(run_dir):
             print(f"diverged: {run_dir}", flush=True)
-            return 0
-        print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
+            code = 0
+        else:
+            print(f"{'done' if code == 0 else f'FAILED ({code})'}: {run_dir}", flush=True)
+        if code == 0 and records is not None:  # recorded as it finishes, whether or not a table shows it
+            load(run_dir, records)
         return code
 
     try:
